@@ -1,0 +1,117 @@
+import json
+
+import pytest
+
+from zoomdream.config import Config, ConfigError, json_schema, load_config, read_config_file
+
+
+def write(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_minimal_config_has_good_defaults(tmp_path):
+    config = load_config(write(tmp_path, "name: tiny\nframes: 10\n"))
+    assert config.frame_count == 10
+    assert config.model.name == "inception_v3_tf"
+    assert config.start.noise is not None and config.start.image is None
+    assert config.output.video is not None
+    assert str(config.output_dir()).endswith("renders/tiny")
+
+
+def test_duration_gives_frames():
+    assert load_config({"duration": "2.5s", "fps": 24}).frame_count == 60
+    assert load_config({"duration": 2}).frame_count == 60
+
+
+def test_set_overrides_nested_and_list_items(tmp_path):
+    path = write(tmp_path, "dream:\n  objective:\n    - {layer: a}\n")
+    config = load_config(path, ["dream.steps=5", "motion.zoom=0:(1), 10:(1.1)", "dream.objective.0.weight=2", "size=[64, 48]"])
+    assert config.dream.steps == 5
+    assert config.motion.zoom == "0:(1), 10:(1.1)"
+    assert config.dream.objective[0].weight == 2
+    assert config.size == (64, 48)
+
+
+def test_keyword_overrides_nest_with_double_underscore():
+    assert load_config({}, dream__octaves=3).dream.octaves == 3
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    config = load_config(write(tmp_path / "sub", "start: {image: photo.jpg}\n"))
+    assert config.start.image == str((tmp_path / "sub" / "photo.jpg").resolve())
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("motion:\n  zom: 1.1\n", "motion.zom: unknown key; did you mean 'zoom'?"),
+        ("dream:\n  octaves: 0\n", "dream.octaves: must be ≥ 1 (got 0)"),
+        ("dream:\n  steps: 2.5\n", "dream.steps: must be a whole number"),
+        ("size: [10, 10]\n", "size: width and height must be between 32 and 8192"),
+        ("size: [100000, 100]\n", "size: width and height must be between"),
+        ("frames: many\n", "frames: input should be a valid integer"),
+        ("fps: -3\n", "fps: input should be greater than 0"),
+        ("motion:\n  rotate: '0:(0), 10:('\n", "motion.rotate: cannot read schedule"),
+        ("motion:\n  zoom: {0: 1.0, 0s: 1.1}\n", "motion.zoom: two keyframes fall on the same frame"),
+        ("frames: 3\nduration: 2s\n", "frames: give frames or duration, not both"),
+        ("start: {image: a.jpg, noise: {}}\n", "start: give either noise or image, not both"),
+        ("dream:\n  objective:\n    - {layer: x, chanels: [1]}\n", "dream.objective.0.chanels: unknown key; did you mean 'channels'?"),
+        ("output: {video: null, frames: null}\n", "output: video and frames are both null"),
+        ("device: gpu\n", "device: string should match pattern"),
+        ("name: ../evil\n", "name: string should match pattern"),
+        ("colour: {}\n", "colour: unknown key; did you mean 'color'?"),
+        ("motion:\n  zoom: 1e308\n", "motion.zoom: must be ≤ 10"),
+        ("dream:\n  objective: []\n", "dream.objective: list should have at least 1 item"),
+    ],
+)
+def test_errors_name_the_key_and_fix(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    message = str(info.value)
+    assert message.startswith(expected), message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"frames: [1,\n", "line 2: cannot parse YAML"),
+        (b"\xff\xfe\x00bad", "is not UTF-8 text"),
+        (b"- 1\n- 2\n", "expected a mapping"),
+    ],
+)
+def test_unreadable_files(tmp_path, content, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=expected):
+        read_config_file(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+
+
+def test_bad_set_syntax():
+    with pytest.raises(ConfigError, match="key.path=value"):
+        load_config({}, ["dream.steps"])
+    with pytest.raises(ConfigError, match="not an index"):
+        load_config({"dream": {"objective": [{"layer": "a"}]}}, ["dream.objective.3.weight=1"])
+
+
+def test_resolved_yaml_round_trips(tmp_path):
+    config = load_config({"name": "rt", "motion": {"pan_x": {0: 0, "2s": 3}, "rotate": "0:(0), 10:(1)"}})
+    again = load_config(write(tmp_path, config.to_yaml()))
+    assert again == config
+
+
+def test_schema_is_json_and_lists_sections():
+    schema = json_schema()
+    json.dumps(schema)
+    assert {"dream", "motion", "color", "output", "start", "model"} <= set(schema["properties"])
+    assert Config.model_fields["name"].description

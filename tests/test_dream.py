@@ -1,0 +1,82 @@
+import torch
+
+from zoomdream.dream import Settings, activation, dream, gradient, octave_sizes, tile_grid, to_tiles
+
+
+class TinyNet(torch.nn.Module):
+    """Two conv layers, enough to have something to dream on."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.a = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.b = torch.nn.Conv2d(8, 8, 3, padding=1, stride=2)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+                p.requires_grad_(False)
+
+    def forward(self, x):
+        a = torch.relu(self.a(x))
+        return {"a": a, "b": torch.relu(self.b(a))}
+
+
+def frames(b=2, h=64, w=64):
+    return torch.rand(b, 3, h, w, generator=torch.Generator().manual_seed(1))
+
+
+def test_dream_raises_the_objective_on_every_lane():
+    net, x = TinyNet(), frames()
+    objective = activation("b") + 0.5 * activation("a", [1, 2])
+    before = objective(net(x))
+    out = dream(x, net, objective, Settings(steps=5, octaves=2, jitter=4), torch.Generator().manual_seed(0))
+    after = objective(net(out))
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    assert (after > before * 1.2).all()
+
+
+def test_channels_restrict_the_objective():
+    net, x = TinyNet(), frames(1)
+    acts = net(x)
+    assert torch.allclose(activation("a", [3])(acts), acts["a"][:, 3].pow(2).mean())
+
+
+def test_zero_steps_is_a_no_op():
+    x = frames()
+    assert dream(x, TinyNet(), activation("a"), Settings(steps=0), torch.Generator()) is x
+
+
+def test_same_seed_same_dream():
+    net, x = TinyNet(), frames()
+    run = lambda: dream(x, net, activation("b"), Settings(steps=2), torch.Generator().manual_seed(5))  # noqa: E731
+    assert torch.equal(run(), run())
+
+
+def test_step_is_normalised_per_lane():
+    net = TinyNet()
+    x = frames()
+    x[1] = x[1] * 0.1
+    out = dream(x, net, activation("b"), Settings(steps=1, octaves=1, jitter=0, step_size=0.01), torch.Generator())
+    change = (out - x).abs().mean(dim=(1, 2, 3))
+    assert torch.allclose(change, torch.full_like(change, 0.01), rtol=0.2)
+
+
+def test_octaves_go_small_to_full_and_skip_tiny_ones():
+    assert octave_sizes(100, 200, 3, 2.0, 20) == [(25, 50), (50, 100), (100, 200)]
+    assert octave_sizes(64, 64, 4, 2.0, 40) == [(64, 64)]
+
+
+def test_tiles_cover_the_frame_in_one_batch():
+    assert tile_grid(1080, 1920, 512) == (3, 4, 360, 480)
+    x = frames(2, 100, 130)
+    tiles = to_tiles(x, 64)
+    assert tiles.shape == (2 * 2 * 3, 3, 50, 44)
+    assert torch.equal(tiles[0], x[0, :, :50, :44]) and torch.equal(tiles[6], x[1, :, :50, :44])
+
+
+def test_tiled_gradient_matches_untiled_away_from_seams():
+    net, x = TinyNet(), frames(1, 128, 128)
+    objective = activation("a")
+    whole = gradient(x, net, objective, tile=512)
+    tiled = gradient(x, net, objective, tile=64)
+    assert torch.allclose(whole[..., 8:56, 8:56], tiled[..., 8:56, 8:56] / 4, rtol=1e-4, atol=1e-9)

@@ -1,0 +1,77 @@
+import math
+
+import torch
+import torch.nn.functional as F
+
+from zoomdream.motion import affine, per_frame, sharpen, warp
+
+
+def theta(zoom=1.0, rotate=0.0, pan_x=0.0, pan_y=0.0, cx=0.5, cy=0.5, size=(64, 64)):
+    t = lambda v: torch.tensor([float(v)])  # noqa: E731
+    return affine(t(zoom), t(rotate), t(pan_x), t(pan_y), t(cx), t(cy), size=size)
+
+
+def image(h=64, w=64, seed=0):
+    return torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+def test_identity_is_exact():
+    x = image(48, 80)
+    assert torch.equal(warp(x, theta(size=(80, 48)), torch.tensor([0.5])), x)
+
+
+def test_zoom_matches_crop_and_upscale_reference():
+    x = image()
+    out = warp(x, theta(zoom=2.0))
+    reference = F.interpolate(x[..., 16:48, 16:48], scale_factor=2, mode="bilinear", align_corners=False)
+    assert torch.allclose(out[..., 1:-1, 1:-1], reference[..., 1:-1, 1:-1], atol=1e-5)
+
+
+def test_zoom_about_a_corner_keeps_that_corner():
+    x = image()
+    out = warp(x, theta(zoom=2.0, cx=0.0, cy=0.0))
+    reference = F.interpolate(x[..., :32, :32], scale_factor=2, mode="bilinear", align_corners=False)
+    assert torch.allclose(out[..., 1:-1, 1:-1], reference[..., 1:-1, 1:-1], atol=1e-5)
+
+
+def test_integer_pan_shifts_pixels():
+    x = image()
+    out = warp(x, theta(pan_x=3, pan_y=-2))
+    assert torch.allclose(out[..., 0:60, 3:], x[..., 2:62, :-3], atol=1e-5)
+
+
+def test_rotation_by_90_degrees_on_a_square_is_a_transpose():
+    x = image()
+    out = warp(x, theta(rotate=90))
+    assert torch.allclose(out, torch.rot90(x, 1, dims=(2, 3)), atol=1e-4)
+
+
+def test_zoom_out_fills_border_by_reflection_not_black():
+    ramp = 0.2 + 0.6 * torch.arange(64.0) / 63
+    x = ramp.expand(1, 3, 64, 64).clone()
+    out = warp(x, theta(zoom=0.5))
+    assert out.min() >= 0.2 - 1e-6
+    mirrored = 0.2 + 0.6 * 30.5 / 63
+    assert torch.allclose(out[..., :, 0], torch.full_like(out[..., :, 0], mirrored), atol=1e-5)
+
+
+def test_lanes_move_independently():
+    x = image().repeat(2, 1, 1, 1)
+    t = torch.cat([theta(), theta(zoom=1.5)])
+    out = warp(x, t)
+    assert torch.equal(out[0], x[0]) and not torch.allclose(out[1], x[1])
+
+
+def test_per_second_rates_keep_motion_in_time():
+    for fps in (24, 30, 60):
+        zoom, rotate, pan_x, _ = per_frame(2.0, 30.0, 12.0, 0.0, fps)
+        assert math.isclose(zoom**fps, 2.0) and zoom > 1
+        assert math.isclose(rotate * fps, 30.0) and math.isclose(pan_x * fps, 12.0)
+
+
+def test_sharpen_raises_local_contrast_only():
+    x = torch.full((1, 3, 32, 32), 0.5)
+    x[..., :, 16:] = 0.6
+    out = sharpen(x, torch.tensor([1.0]))
+    assert (out[..., 10, 16] > x[..., 10, 16]).all() and (out[..., 10, 15] < x[..., 10, 15]).all()
+    assert torch.allclose(out[..., 10, 2], x[..., 10, 2])

@@ -1,0 +1,425 @@
+"""The YAML recipe: schema, loading, ``--set`` overrides and one-line errors.
+
+The schema is pydantic, so ``zoomdream schema`` and the README reference come from the same
+source as validation. Nothing here knows about torch: the renderer turns this into tensors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from pathlib import Path
+from typing import Any, Literal, Optional, Sequence, Union, get_args, get_origin
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from typing_extensions import Annotated
+
+from .schedule import Schedule, ScheduleError, ScheduleSpec, parse_keyframes
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+MAX_SIDE = 8192
+MIN_SIDE = 32
+MAX_FRAMES = 1_000_000
+
+
+class ConfigError(ValueError):
+    """A config the user must fix; the message is one line naming the key and the fix."""
+
+
+_SCHEDULE_JSON = {
+    "anyOf": [
+        {"type": "number"},
+        {"type": "object", "additionalProperties": {"type": "number"}},
+        {"type": "string"},
+    ]
+}
+
+
+def Sched(
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    integer: bool = False,
+) -> Any:
+    """A numeric field that may also be keyframed; every keyframe value is range-checked."""
+
+    def check(value: Any) -> ScheduleSpec:
+        try:
+            keyframes = parse_keyframes(value)
+        except ScheduleError as error:
+            raise ValueError(str(error)) from None
+        for key in keyframes:
+            v = key.value
+            if integer and v != int(v):
+                raise ValueError(f"must be a whole number (got {v:g})")
+            if ge is not None and v < ge:
+                raise ValueError(f"must be ≥ {ge:g} (got {v:g})")
+            if gt is not None and v <= gt:
+                raise ValueError(f"must be > {gt:g} (got {v:g})")
+            if le is not None and v > le:
+                raise ValueError(f"must be ≤ {le:g} (got {v:g})")
+        if isinstance(value, dict):
+            return {_frame_key(k): v for k, v in value.items()}
+        return value
+
+    bounds = {k: v for k, v in {"minimum": ge, "exclusiveMinimum": gt, "maximum": le}.items() if v is not None}
+    schema = {**_SCHEDULE_JSON, "description": "a number or a keyframed schedule", **bounds}
+    return Annotated[ScheduleSpec, PlainValidator(check), WithJsonSchema(schema)]
+
+
+def _frame_key(key: Any) -> Any:
+    """Frame keys as numbers whether YAML or a JSON round trip gave them as strings."""
+    text = str(key).strip()
+    if text.isdigit():
+        return int(text)
+    return key
+
+
+class Section(BaseModel):
+    """Every section rejects unknown keys, so a typo is an error and not a silent default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Noise(Section):
+    kind: Literal["uniform", "gaussian"] = Field("uniform", description="noise distribution")
+    scale: float = Field(1.0, ge=0.0, le=4.0, description="amplitude around mid grey; 1.0 spans [0, 1]")
+
+
+class Start(Section):
+    noise: Optional[Noise] = Field(None, description="start from seeded noise (the default)")
+    image: Optional[str] = Field(None, description="start from this image file (JPEG, PNG, WebP)")
+    fit: Literal["cover", "contain", "stretch"] = Field("cover", description="how the image fills `size`")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Start":
+        if self.noise is not None and self.image is not None:
+            raise ValueError("give either noise or image, not both")
+        if self.image is None and self.noise is None:
+            self.noise = Noise()
+        return self
+
+
+class Model(Section):
+    name: str = Field("inception_v3_tf", description="bundled model or a torchvision classification model")
+    weights: Optional[str] = Field(None, description="a .pth state dict for the model (torch.load, weights_only)")
+
+
+class Term(Section):
+    layer: str = Field(..., description="layer name, see `zoomdream layers MODEL`")
+    channels: Optional[list[Annotated[int, Field(ge=0)]]] = Field(
+        None, min_length=1, description="only these channels of the layer (default: all)"
+    )
+    weight: Sched() = Field(1.0, description="weight of this term in the objective")  # type: ignore[valid-type]
+
+
+class Dream(Section):
+    objective: Optional[list[Term]] = Field(
+        None, min_length=1, description="weighted sum of layer activations; default: the model's classic layer"
+    )
+    steps: Sched(ge=0, le=1000, integer=True) = Field(  # type: ignore[valid-type]
+        3, description="ascent steps per octave per frame; 0 previews motion only (no network)"
+    )
+    step_size: Sched(gt=0, le=1) = Field(0.012, description="step length, as a fraction of the [0, 1] range")  # type: ignore[valid-type]
+    octaves: Sched(ge=1, le=8, integer=True) = Field(2, description="image scales dreamed, smallest first")  # type: ignore[valid-type]
+    octave_scale: Sched(gt=1, le=4) = Field(1.4, description="size ratio between octaves")  # type: ignore[valid-type]
+    jitter: Sched(ge=0, le=256, integer=True) = Field(16, description="random roll in pixels before each step")  # type: ignore[valid-type]
+    tile: Sched(ge=64, le=MAX_SIDE, integer=True) = Field(  # type: ignore[valid-type]
+        768, description="frames larger than this are dreamed in tiles of this size, batched"
+    )
+    interpolation: Literal["linear", "cubic", "ease"] = Field("linear", description="between keyframes")
+
+
+class Motion(Section):
+    zoom: Sched(gt=0.1, le=10) = Field(1.02, description="scale per frame (or per second); > 1 zooms in")  # type: ignore[valid-type]
+    rotate: Sched(ge=-360, le=360) = Field(0.0, description="degrees per frame (or per second), counter-clockwise")  # type: ignore[valid-type]
+    pan_x: Sched(ge=-4096, le=4096) = Field(0.0, description="pixels per frame (or per second); > 0 moves right")  # type: ignore[valid-type]
+    pan_y: Sched(ge=-4096, le=4096) = Field(0.0, description="pixels per frame (or per second); > 0 moves down")  # type: ignore[valid-type]
+    center: tuple[Sched(ge=0, le=1), Sched(ge=0, le=1)] = Field(  # type: ignore[valid-type]
+        (0.5, 0.5), description="zoom and rotation centre, as fractions of width and height"
+    )
+    per: Literal["frame", "second"] = Field(
+        "frame", description="whether zoom/rotate/pan are rates per frame or per second"
+    )
+    sharpen: Sched(ge=0, le=4) = Field(0.15, description="unsharp-mask amount against resampling blur")  # type: ignore[valid-type]
+    interpolation: Literal["linear", "cubic", "ease"] = Field("linear", description="between keyframes")
+
+
+class Color(Section):
+    match: str = Field(
+        "first_frame", description="colour reference: none, first_frame, or an image path"
+    )
+    strength: Sched(ge=0, le=1) = Field(0.5, description="how far each frame is pulled to the reference")  # type: ignore[valid-type]
+
+
+class Video(Section):
+    codec: Literal["libx264", "libx265"] = Field("libx264", description="H.264 plays everywhere")
+    crf: int = Field(18, ge=0, le=51, description="quality: lower is better and bigger")
+
+
+class Frames(Section):
+    format: Literal["png"] = Field("png", description="image sequence format")
+    bit_depth: Literal[8, 16] = Field(8, description="16-bit PNG keeps headroom for grading")
+
+
+class Output(Section):
+    dir: Optional[str] = Field(None, description="output folder (default: renders/<name>)")
+    video: Optional[Video] = Field(default_factory=Video, description="MP4 settings; null to skip")
+    frames: Optional[Frames] = Field(None, description="image sequence settings; null to skip")
+    overwrite: bool = Field(False, description="replace an existing render of the same name")
+
+    @model_validator(mode="after")
+    def _writes_something(self) -> "Output":
+        if self.video is None and self.frames is None:
+            raise ValueError("video and frames are both null, so nothing would be written")
+        return self
+
+
+class Config(Section):
+    name: str = Field("zoomdream", pattern=NAME_PATTERN, description="render name; output goes to renders/<name>/")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="seeds noise and jitter")
+    size: tuple[int, int] = Field((960, 540), description="width, height in pixels")
+    frames: Optional[int] = Field(None, ge=1, le=MAX_FRAMES, description="frame count (default 120)")
+    duration: Optional[Union[float, str]] = Field(None, description="length instead of frames: seconds or '10s'")
+    fps: float = Field(30.0, gt=0, le=240, description="frames per second of the video")
+    device: str = Field(
+        "auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$", description="auto, cpu, cuda, cuda:N or mps"
+    )
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(
+        "auto", description="auto: fp16 on CUDA, fp32 elsewhere"
+    )
+    start: Start = Field(default_factory=Start, description="where the first frame comes from")
+    model: Model = Field(default_factory=Model, description="the network that dreams")
+    dream: Dream = Field(default_factory=Dream, description="gradient ascent settings")
+    motion: Motion = Field(default_factory=Motion, description="camera path")
+    color: Color = Field(default_factory=Color, description="colour stabilisation")
+    output: Output = Field(default_factory=Output, description="what is written and where")
+
+    @field_validator("size")
+    @classmethod
+    def _size_in_range(cls, size: tuple[int, int]) -> tuple[int, int]:
+        if any(side < MIN_SIDE or side > MAX_SIDE for side in size):
+            raise ValueError(f"width and height must be between {MIN_SIDE} and {MAX_SIDE} (got {size[0]}x{size[1]})")
+        return size
+
+    @field_validator("duration")
+    @classmethod
+    def _duration_seconds(cls, value: float | str | None) -> float | None:
+        if value is None:
+            return None
+        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value))
+        seconds = float(match.group(1)) if match else math.nan
+        if not (seconds > 0 and math.isfinite(seconds)):
+            raise ValueError(f"must be a positive length like 10 or '10s' (got {value!r})")
+        return seconds
+
+    @model_validator(mode="after")
+    def _length_and_keys(self) -> "Config":
+        if self.frames is not None and self.duration is not None:
+            raise ValueError("frames: give frames or duration, not both")
+        if self.frame_count > MAX_FRAMES:
+            raise ValueError(f"duration: gives {self.frame_count} frames, more than {MAX_FRAMES}")
+        for path, spec, interpolation in self.schedules():
+            try:
+                Schedule.parse(spec, interpolation).values([0.0], self.fps)
+            except ScheduleError as error:
+                raise ValueError(f"{path}: {error}") from None
+        return self
+
+    @property
+    def frame_count(self) -> int:
+        if self.frames is not None:
+            return self.frames
+        if self.duration is not None:
+            return max(1, round(self.duration * self.fps))
+        return 120
+
+    def schedules(self) -> list[tuple[str, ScheduleSpec, str]]:
+        """Every schedulable field as (key path, spec, interpolation), for checks that span them."""
+        found = []
+        for section in ("dream", "motion"):
+            part = getattr(self, section)
+            for field, info in type(part).model_fields.items():
+                value = getattr(part, field)
+                if field == "center":
+                    found += [(f"motion.center.{i}", v, part.interpolation) for i, v in enumerate(value)]
+                elif info.metadata and any(isinstance(m, PlainValidator) for m in info.metadata):
+                    found.append((f"{section}.{field}", value, part.interpolation))
+        for i, term in enumerate(self.dream.objective or []):
+            found.append((f"dream.objective.{i}.weight", term.weight, self.dream.interpolation))
+        return found
+
+    def schedule(self, spec: ScheduleSpec, section: str) -> Schedule:
+        return Schedule.parse(spec, getattr(self, section).interpolation)
+
+    def output_dir(self) -> Path:
+        return Path(self.output.dir) if self.output.dir else Path("renders") / self.name
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def _parse_yaml(text: str, origin: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{origin}{where}: cannot parse YAML ({problem}); check indentation and quotes") from None
+
+
+def read_config_file(path: str | Path) -> dict:
+    """The raw mapping in a YAML file, with one-line errors for every way reading can fail."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, give a .yaml file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not UTF-8 text; save the config as UTF-8") from None
+    raw = _parse_yaml(text, str(path))
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings like 'frames: 60' at the top level")
+    return raw
+
+
+def set_dotted(raw: dict, key: str, value: Any) -> None:
+    """Set ``a.b.0.c`` in nested dicts/lists, creating mappings on the way."""
+    parts = key.split(".")
+    if not key or any(not p for p in parts):
+        raise ConfigError(f"--set {key!r}: key must look like dream.steps")
+    node: Any = raw
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"--set {key}: {part!r} is not an index of the list at {'.'.join(parts[:i])}")
+            index: Any = int(part)
+        elif isinstance(node, dict):
+            index = part
+            if not last and not isinstance(node.get(part), (dict, list)):
+                node[part] = {}
+        else:
+            raise ConfigError(f"--set {key}: {'.'.join(parts[:i])} is not a section")
+        if last:
+            node[index] = value
+        else:
+            node = node[index]
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """``dream.steps=4`` -> ("dream.steps", 4); the value is read as YAML."""
+    key, sep, text = item.partition("=")
+    if not sep:
+        raise ConfigError(f"--set {item!r}: write it as key.path=value, e.g. --set dream.steps=4")
+    return key.strip(), _parse_yaml(text, f"--set {key.strip()}")
+
+
+def _unwrap_model(annotation: Any) -> Any:
+    """The BaseModel inside Optional[...] / list[...], to walk a key path through the schema."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _unwrap_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _suggest(loc: tuple) -> str:
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model else None
+        model = _unwrap_model(field.annotation) if field else None
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; valid keys: {', '.join(model.model_fields)}"
+
+
+def _format_error(error: dict) -> str:
+    loc = tuple(error["loc"])
+    path = ".".join(str(p) for p in loc)
+    if error["type"] == "extra_forbidden":
+        return f"{path}: unknown key{_suggest(loc)}"
+    message = str(error["msg"])
+    message = re.sub(r"^(Value error|Assertion failed), ", "", message)
+    message = message[:1].lower() + message[1:]
+    if error["type"] not in ("value_error", "missing") and "(got" not in message:
+        shown = repr(error.get("input"))
+        message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+    return (f"{path}: {message}" if path else message).replace("\n", " ")
+
+
+def validate(raw: dict, origin: str = "config") -> Config:
+    """Validate a raw mapping; the first problem becomes a one-line ConfigError."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        raise ConfigError(_format_error(first)) from None
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    """Paths in a config file are relative to that file, so a config works from any folder."""
+
+    def resolve(value: str) -> str:
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+
+    if config.start.image:
+        config.start.image = resolve(config.start.image)
+    if config.model.weights:
+        config.model.weights = resolve(config.model.weights)
+    if config.color.match not in ("none", "first_frame"):
+        config.color.match = resolve(config.color.match)
+    return config
+
+
+def load_config(
+    source: str | Path | dict,
+    overrides: Sequence[str] = (),
+    **values: Any,
+) -> Config:
+    """Read a YAML file (or a mapping), apply ``--set`` strings and keyword overrides, validate.
+
+    Keyword overrides use ``__`` for nesting: ``load_config(p, dream__steps=0)``.
+    """
+    if isinstance(source, dict):
+        raw, base, origin = dict(source), Path.cwd(), "config"
+    else:
+        raw, base, origin = read_config_file(source), Path(source).resolve().parent, str(source)
+    for item in overrides:
+        set_dotted(raw, *parse_set(item))
+    for key, value in values.items():
+        set_dotted(raw, key.replace("__", "."), value)
+    return _resolve_paths(validate(raw, origin), base)
+
+
+def json_schema() -> dict:
+    return Config.model_json_schema()

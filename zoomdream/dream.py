@@ -1,0 +1,156 @@
+"""The dream step: gradient ascent on the image to excite a network's layers.
+
+Octaves go from small to full size with the dreamed detail carried up; each step rolls the
+image by a random jitter, takes the gradient of the objective with respect to the image
+only, divides it by its mean magnitude per lane (so step size means the same thing on every
+layer and frame), steps, rolls back and clamps. Everything is batched over lanes (B); large
+frames are cut into equal tiles that go through the network as one batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+
+Activations = Mapping[str, torch.Tensor]
+
+
+class Objective:
+    """What to maximise, per image; composes like lucent's objectives (``a + 0.5 * b``)."""
+
+    def __init__(self, fn: Callable[[Activations], torch.Tensor], layers: Sequence[str]):
+        self.fn = fn
+        self.layers = tuple(dict.fromkeys(layers))
+
+    def __call__(self, activations: Activations) -> torch.Tensor:
+        return self.fn(activations)
+
+    def __add__(self, other: "Objective") -> "Objective":
+        return Objective(lambda a: self(a) + other(a), self.layers + other.layers)
+
+    def __mul__(self, weight: float | torch.Tensor) -> "Objective":
+        return Objective(lambda a: _scale(weight, self(a)), self.layers)
+
+    __rmul__ = __mul__
+
+
+def _scale(weight: float | torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """A per-lane weight (B,) applies to every tile of its lane, which follow it in the batch."""
+    if isinstance(weight, torch.Tensor) and weight.numel() > 1:
+        return value * weight.to(value).repeat_interleave(value.shape[0] // weight.numel())
+    return value * weight
+
+
+def activation(layer: str, channels: Sequence[int] | None = None) -> Objective:
+    """Mean squared activation of a layer (optionally some channels): the classic L2 dream."""
+    index = list(channels) if channels else None
+
+    def fn(activations: Activations) -> torch.Tensor:
+        act = activations[layer]
+        if index is not None:
+            act = act[:, index]
+        return act.float().pow(2).flatten(1).mean(1)
+
+    return Objective(fn, [layer])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The dream for one frame; the renderer evaluates the schedules into these numbers."""
+
+    steps: int = 3
+    step_size: float = 0.012
+    octaves: int = 2
+    octave_scale: float = 1.4
+    jitter: int = 16
+    tile: int = 768
+
+
+def octave_sizes(height: int, width: int, octaves: int, scale: float, min_side: int) -> list[tuple[int, int]]:
+    """Sizes from smallest to full; octaves the network is too small for are dropped, full size never is."""
+    sizes = []
+    for k in range(octaves - 1, -1, -1):
+        factor = scale**-k
+        size = (round(height * factor), round(width * factor))
+        if (k == 0 or min(size) >= min_side) and size not in sizes:
+            sizes.append(size)
+    return sizes
+
+
+def tile_grid(height: int, width: int, tile: int) -> tuple[int, int, int, int]:
+    """Rows, columns and the equal tile size (th, tw) that cover the frame with no tile over ``tile``."""
+    rows, cols = math.ceil(height / tile), math.ceil(width / tile)
+    return rows, cols, math.ceil(height / rows), math.ceil(width / cols)
+
+
+def to_tiles(x: torch.Tensor, tile: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B * rows * cols, C, th, tw), lanes outermost; edge tiles padded by reflection."""
+    b, c, h, w = x.shape
+    rows, cols, th, tw = tile_grid(h, w, tile)
+    if rows * cols == 1:
+        return x
+    x = F.pad(x, (0, cols * tw - w, 0, rows * th - h), mode="reflect")
+    x = x.view(b, c, rows, th, cols, tw).permute(0, 2, 4, 1, 3, 5)
+    return x.reshape(b * rows * cols, c, th, tw)
+
+
+def gradient(
+    x: torch.Tensor,
+    net: Callable[[torch.Tensor], Activations],
+    objective: Objective,
+    tile: int,
+    loss_scale: float = 1.0,
+) -> torch.Tensor:
+    """d objective / d image, computed tile by tile in one batch; parameters get no gradient."""
+    with torch.enable_grad():
+        leaf = x.detach().requires_grad_(True)
+        loss = objective(net(to_tiles(leaf, tile))).sum() * loss_scale
+        (grad,) = torch.autograd.grad(loss, leaf)
+    return grad
+
+
+def ascent_step(
+    x: torch.Tensor,
+    net: Callable[[torch.Tensor], Activations],
+    objective: Objective,
+    settings: Settings,
+    generator: torch.Generator,
+    loss_scale: float = 1.0,
+) -> torch.Tensor:
+    """One jittered, normalised gradient step on every lane."""
+    shift = torch.randint(-settings.jitter, settings.jitter + 1, (2,), generator=generator).tolist()
+    rolled = x.roll(shift, dims=(2, 3))
+    grad = gradient(rolled, net, objective, settings.tile, loss_scale).roll([-s for s in shift], dims=(2, 3))
+    grad = grad / (grad.abs().mean(dim=(1, 2, 3), keepdim=True) + 1e-12)
+    return (x + settings.step_size * grad).clamp(0, 1)
+
+
+def dream(
+    x: torch.Tensor,
+    net: Callable[[torch.Tensor], Activations],
+    objective: Objective,
+    settings: Settings,
+    generator: torch.Generator,
+    min_side: int = 64,
+    loss_scale: float = 1.0,
+) -> torch.Tensor:
+    """Dream on a batch of frames (B, 3, H, W) in [0, 1]; returns the same shape."""
+    if settings.steps == 0:
+        return x
+    full = tuple(x.shape[-2:])
+    image, detail = x, None
+    for size in octave_sizes(*full, settings.octaves, settings.octave_scale, min_side):
+        base = x if size == full else _resize(x, size, antialias=True)
+        image = base if detail is None else (base + _resize(detail, size)).clamp(0, 1)
+        for _ in range(settings.steps):
+            image = ascent_step(image, net, objective, settings, generator, loss_scale)
+        detail = image - base
+    return image
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int], antialias: bool = False) -> torch.Tensor:
+    return F.interpolate(x, size=size, mode="bilinear", antialias=antialias, align_corners=False)

@@ -1,0 +1,78 @@
+"""Evaluate a config's schedules into plain numbers for each frame.
+
+The renderer asks for frame ``t`` and gets the dream settings, the camera move, the
+sharpening and the colour strength for that frame, already converted to per-frame rates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import Config
+from .dream import Settings
+from .motion import per_frame
+from .schedule import Schedule
+
+
+@dataclass(frozen=True)
+class Move:
+    """The camera between frame t-1 and frame t, per frame."""
+
+    zoom: float
+    rotate: float
+    pan_x: float
+    pan_y: float
+    center_x: float
+    center_y: float
+    sharpen: float
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    settings: Settings
+    move: Move
+    weights: tuple[float, ...]
+    color_strength: float
+
+
+class Planner:
+    """Parses every schedule once, then answers per frame."""
+
+    def __init__(self, config: Config):
+        self.fps = config.fps
+        self.per_second = config.motion.per == "second"
+        dream, motion = config.dream, config.motion
+        d = lambda spec: config.schedule(spec, "dream")  # noqa: E731
+        m = lambda spec: config.schedule(spec, "motion")  # noqa: E731
+        self.dream = {name: d(getattr(dream, name)) for name in Settings.__dataclass_fields__}
+        self.motion = {name: m(getattr(motion, name)) for name in ("zoom", "rotate", "pan_x", "pan_y", "sharpen")}
+        self.center = (m(motion.center[0]), m(motion.center[1]))
+        self.weights = [d(term.weight) for term in dream.objective or []]
+        self.color = Schedule.parse(config.color.strength, "linear")
+
+    def dreams_at_all(self, frames: int) -> bool:
+        """False when steps are 0 everywhere: a motion preview that needs no network."""
+        steps = self.dream["steps"]
+        return any(k.value > 0 for k in steps.keyframes) and frames > 0
+
+    def at(self, t: int) -> FramePlan:
+        value = {name: schedule.at(t, self.fps) for name, schedule in self.dream.items()}
+        settings = Settings(
+            steps=round(value["steps"]),
+            step_size=value["step_size"],
+            octaves=round(value["octaves"]),
+            octave_scale=value["octave_scale"],
+            jitter=round(value["jitter"]),
+            tile=round(value["tile"]),
+        )
+        rates = [self.motion[name].at(t, self.fps) for name in ("zoom", "rotate", "pan_x", "pan_y")]
+        if self.per_second:
+            rates = list(per_frame(*rates, self.fps))
+        move = Move(
+            *rates,
+            center_x=self.center[0].at(t, self.fps),
+            center_y=self.center[1].at(t, self.fps),
+            sharpen=self.motion["sharpen"].at(t, self.fps),
+        )
+        weights = tuple(w.at(t, self.fps) for w in self.weights)
+        return FramePlan(settings, move, weights, self.color.at(t, self.fps))
