@@ -1,0 +1,34 @@
+import pytest
+
+from zoomdream.cli import main
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+
+    def run(*argv):
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+TINY = ["size=[64, 64]", "frames=3", "model.name=efficientnet_lite0", "dream.steps=1", "dream.octaves=1"]
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    """A small valid recipe in a temporary folder, rendering into that folder."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        "name: tiny\n"
+        "size: [64, 48]\n"
+        "frames: 3\n"
+        "fps: 12\n"
+        "model: {name: efficientnet_lite0}\n"
+        "dream: {steps: 1, octaves: 1}\n"
+        f"output: {{dir: {tmp_path / 'out'}, frames: {{bit_depth: 8}}}}\n"
+    )
+    return path

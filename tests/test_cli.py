@@ -1,0 +1,85 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def test_check_accepts_a_good_config(cli, tiny_config):
+    code, out, _ = cli("check", tiny_config)
+    assert code == 0 and "ok" in out and "3 frames" in out
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("dream.octaves=0", "dream.octaves: must be ≥ 1 (got 0)"),
+        ("motion.zom=1.1", "motion.zom: unknown key; did you mean 'zoom'?"),
+        ("size=[10, 10]", "size: width and height must be between"),
+        ("frames=[", "--set frames"),
+    ],
+)
+def test_bad_config_is_one_line_and_exit_2(cli, tiny_config, override, expected):
+    code, out, err = cli("check", tiny_config, "--set", override)
+    assert code == 2
+    assert err.startswith(f"zoomdream: error: {expected}")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_real_process_error_has_no_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dream:\n  steps: lots\n")
+    proc = subprocess.run([sys.executable, "-m", "zoomdream", "render", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("zoomdream: error: dream.steps:")
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_missing_start_image(cli, tiny_config):
+    code, _, err = cli("render", tiny_config, "--quiet", "--set", "start.image=nowhere.jpg")
+    assert code == 2 and "nowhere.jpg" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [("model.name=efficientnet_lite9", "efficientnet_lite9"), ("dream.objective=[{layer: nope}]", "nope")],
+)
+def test_unknown_model_or_layer(cli, tiny_config, override, expected):
+    code, _, err = cli("render", tiny_config, "--quiet", "--set", override)
+    assert code == 2 and expected in err and err.count("\n") == 1
+
+
+def test_unwritable_output(cli, tiny_config, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = cli("render", tiny_config, "--quiet", "--set", f"output.dir={blocker / 'out'}")
+    assert code == 2 and "output.dir" in err and str(blocker) in err
+
+
+def test_existing_render_is_kept_without_overwrite(cli, tiny_config, tmp_path):
+    assert cli("render", tiny_config, "--quiet")[0] == 0
+    video = tmp_path / "out" / "tiny.mp4"
+    before = video.read_bytes()
+    code, _, err = cli("render", tiny_config, "--quiet", "--set", "seed=9")
+    assert code == 2 and "--overwrite" in err
+    assert video.read_bytes() == before
+    assert cli("render", tiny_config, "--quiet", "--overwrite", "--set", "seed=9")[0] == 0
+    assert video.read_bytes() != before
+
+
+def test_schema_is_json_and_markdown(cli):
+    code, out, _ = cli("schema")
+    assert code == 0 and "motion" in json.loads(out)["properties"]
+    code, out, _ = cli("schema", "--markdown")
+    assert code == 0 and "| `motion.zoom` |" in out
+
+
+def test_layers_lists_names_and_channels(cli):
+    code, out, _ = cli("layers", "inception_v3_tf")
+    rows = dict(line.split("\t") for line in out.strip().splitlines())
+    assert code == 0 and "mixed_3" in rows and int(rows["mixed_3"]) > 0
+
+
+def test_layers_unknown_model(cli):
+    code, _, err = cli("layers", "inceptoin_v3_tf")
+    assert code == 2 and "inception_v3_tf" in err

@@ -1,0 +1,62 @@
+import json
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import pytest
+import yaml
+
+import zoomdream
+from zoomdream import models
+from zoomdream.render import Renderer
+
+
+def test_end_to_end_mp4_frames_and_records(tiny_config, tmp_path):
+    result = zoomdream.render(tiny_config, quiet=True)
+    out = tmp_path / "out"
+    assert result.video == out / "tiny.mp4" and result.frames == 3
+    reader = imageio_ffmpeg.read_frames(str(result.video))
+    info = next(reader)
+    video_frames = list(reader)
+    assert len(video_frames) == 3
+    assert info["size"] == (64, 48) and info["fps"] == pytest.approx(12)
+    pngs = sorted((out / "frames").glob("*.png"))
+    assert [p.name for p in pngs] == ["000000.png", "000001.png", "000002.png"]
+    first = iio.imread(pngs[0])
+    assert first.shape == (48, 64, 3) and first.dtype == np.uint8
+    decoded = np.frombuffer(video_frames[0], np.uint8).reshape(48, 64, 3)
+    blocks = lambda a: a.astype(float).reshape(6, 8, 8, 8, 3).mean(axis=(1, 3))  # noqa: E731 - chroma is 2x2 subsampled
+    assert np.abs(blocks(decoded) - blocks(first)).mean() < 6
+    record = json.loads((out / "render.json").read_text())
+    assert record["frames"] == 3 and record["model"] == "efficientnet_lite0" and record["seconds_per_frame"] > 0
+    resolved = yaml.safe_load((out / "config.yaml").read_text())
+    assert resolved["dream"]["objective"], "the default objective is written out"
+    assert not list(out.glob(".*part*"))
+
+
+def test_same_seed_renders_identically(tiny_config):
+    config = zoomdream.load_config(tiny_config)
+    a, b = Renderer(config), Renderer(config)
+    xa = xb = None
+    for t in range(3):
+        xa, xb = a.step(xa, t), b.step(xb, t)
+    assert np.array_equal(xa.numpy(), xb.numpy())
+
+
+def test_motion_only_preview_loads_no_network(tiny_config, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the network was loaded")
+
+    monkeypatch.setattr(models, "load_feature_net", refuse)
+    config = zoomdream.load_config(tiny_config, ["dream.steps=0", "motion.zoom=1.1"])
+    renderer = Renderer(config)
+    x0 = renderer.step(None, 0)
+    x1 = renderer.step(x0, 1)
+    assert not np.allclose(x0.numpy(), x1.numpy())
+
+
+def test_dreaming_changes_frames_more_than_motion_alone(tiny_config):
+    dreamed = Renderer(zoomdream.load_config(tiny_config, ["dream.steps=3", "color.match=none"]))
+    still = Renderer(zoomdream.load_config(tiny_config, ["dream.steps=0", "color.match=none"]))
+    start = still.step(None, 0)
+    assert (dreamed.step(None, 0) - start).abs().mean() > 0.005

@@ -1,0 +1,196 @@
+import errno
+import os
+import threading
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from zoomdream.sinks import FrameSink, Sink, SinkError, VideoSink, WriterThread, write_atomic
+
+
+def gradient(w: int, h: int, shift: float = 0.0) -> np.ndarray:
+    """A float32 (h, w, 3) frame with distinct values per pixel and channel."""
+    x = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
+    y = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    c = np.array([0.0, 0.3, 0.6], np.float32)
+    return ((x + y + c + shift) % 1.0).astype(np.float32)
+
+
+def probe(path):
+    """(frame count, (width, height), fps, first frame) as ffmpeg reads the file back."""
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    frames = list(reader)
+    w, h = meta["size"]
+    return len(frames), (w, h), meta["fps"], np.frombuffer(frames[0], np.uint8).reshape(h, w, 3)
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.rglob(".*"))
+
+
+@pytest.mark.parametrize("size, encoded", [((64, 48), (64, 48)), ((65, 49), (66, 50))])
+def test_video_reads_back_with_count_size_fps(tmp_path, size, encoded):
+    path = tmp_path / "out" / "clip.mp4"
+    w, h = size
+    with VideoSink(path, size, fps=12) as sink:
+        for i in range(5):
+            sink.write(i, np.full((h, w, 3), 0.5, np.float32))
+    count, read_size, fps, first = probe(path)
+    assert (count, read_size, fps) == (5, encoded, 12)
+    assert abs(first.astype(int) - 128).max() <= 2  # not rescaled, colours kept
+    assert leftovers(tmp_path) == []
+
+
+def test_video_fractional_fps(tmp_path):
+    path = tmp_path / "ntsc.mp4"
+    with VideoSink(path, (32, 32), fps=30000 / 1001) as sink:
+        for i in range(3):
+            sink.write(i, gradient(32, 32, i / 3))
+    assert abs(probe(path)[2] - 29.97) < 0.01
+
+
+def test_video_is_only_renamed_on_clean_close(tmp_path):
+    path = tmp_path / "clip.mp4"
+    with pytest.raises(RuntimeError):
+        with VideoSink(path, (32, 32), fps=10) as sink:
+            sink.write(0, gradient(32, 32))
+            raise RuntimeError("render crashed")
+    assert not path.exists()
+    assert probe(tmp_path / ".clip.part.mp4")[0] == 1  # the partial video stays playable
+
+
+def test_bad_codec_is_one_line_sink_error(tmp_path):
+    path = tmp_path / "clip.mp4"
+    with pytest.raises(SinkError) as info:
+        with VideoSink(path, (32, 32), fps=10, codec="no_such_codec") as sink:
+            sink.write(0, gradient(32, 32))
+    message = str(info.value)
+    assert str(path) in message and "no_such_codec" in message and "\n" not in message
+    assert not path.exists()
+
+
+def test_video_in_unwritable_folder(tmp_path):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    with pytest.raises(SinkError, match="blocker"):
+        VideoSink(tmp_path / "blocker" / "clip.mp4", (32, 32), fps=10)
+
+
+@pytest.mark.parametrize("bit_depth, dtype", [(8, np.uint8), (16, np.uint16)])
+def test_png_sequence_reads_back(tmp_path, bit_depth, dtype):
+    frame = gradient(17, 9)
+    with FrameSink(tmp_path / "frames", bit_depth=bit_depth) as sink:
+        sink.write(3, frame)
+    path = tmp_path / "frames" / "000003.png"
+    header = path.read_bytes()[:26]
+    assert header[24] == bit_depth and header[25] == 2  # IHDR: bit depth, colour type RGB
+    back = iio.imread(path, plugin="opencv", flags=-1)  # -1: IMREAD_UNCHANGED keeps 16 bits
+    top = (1 << bit_depth) - 1
+    assert back.dtype == dtype and back.shape == (9, 17, 3)
+    assert np.array_equal(back, np.rint(frame * top).astype(dtype))
+    assert leftovers(tmp_path) == []
+
+
+def test_frame_sink_rejects_other_depths(tmp_path):
+    with pytest.raises(ValueError):
+        FrameSink(tmp_path, bit_depth=10)
+
+
+def test_frame_sink_in_unwritable_folder(tmp_path):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    with pytest.raises(SinkError, match="cannot write .*blocker"):
+        FrameSink(tmp_path / "blocker" / "frames")
+
+
+def test_write_atomic_replaces_without_temp_files(tmp_path):
+    path = tmp_path / "render.json"
+    write_atomic(path, "first")
+    write_atomic(path, b"second")
+    assert path.read_text() == "second"
+    assert os.listdir(tmp_path) == ["render.json"]
+
+
+def test_write_atomic_failure_keeps_old_file_and_no_temp(tmp_path):
+    path = tmp_path / "state"
+    path.mkdir()  # os.replace cannot put a file over a folder
+    with pytest.raises(SinkError, match="cannot write .*state"):
+        write_atomic(path, b"data")
+    assert path.is_dir() and os.listdir(tmp_path) == ["state"]
+
+
+class Recorder(Sink):
+    def __init__(self):
+        self.frames, self.closed, self.aborted = [], False, False
+
+    def write(self, index, frame):
+        self.frames.append((index, frame.copy()))
+
+    def close(self):
+        self.closed = True
+
+    def abort(self):
+        self.aborted = True
+
+
+class DiskFull(Recorder):
+    """Fails like a full disk on the third frame."""
+
+    def write(self, index, frame):
+        if index == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), f"renders/x/frames/{index:06d}.png")
+        super().write(index, frame)
+
+
+def test_writer_thread_feeds_every_sink_in_order():
+    a, b = Recorder(), Recorder()
+    with WriterThread([a, b], maxsize=2) as writer:
+        for i in range(6):
+            writer.put(i, np.full((2, 2, 3), i / 10, np.float32))
+    assert [i for i, _ in a.frames] == list(range(6)) == [i for i, _ in b.frames]
+    assert a.frames[4][1][0, 0, 0] == np.float32(0.4)
+    assert a.closed and b.closed
+
+
+def test_writer_thread_raises_sink_error_naming_the_file():
+    ok, full = Recorder(), DiskFull()
+    writer = WriterThread([ok, full], maxsize=1)
+    with pytest.raises(SinkError) as info:
+        for i in range(6):  # put(4) returns only after frame 2 was written, so put(5) raises
+            writer.put(i, np.zeros((2, 2, 3), np.float32))
+    assert str(info.value) == "cannot write renders/x/frames/000002.png: No space left on device"
+    with pytest.raises(SinkError) as again:
+        writer.close()  # drains, aborts the sinks and reports the same error
+    assert again.value is info.value
+    assert ok.aborted and full.aborted and not ok.closed
+
+
+def test_writer_thread_error_raised_at_close():
+    writer = WriterThread([DiskFull()])
+    for i in range(3):
+        writer.put(i, np.zeros((2, 2, 3), np.float32))
+    with pytest.raises(SinkError, match="No space left"):
+        writer.close()
+    assert not any(t.name == "zoomdream-writer" and t.is_alive() for t in threading.enumerate())
+
+
+def test_writer_thread_abort_keeps_the_render_error():
+    sink = DiskFull()
+    with pytest.raises(KeyboardInterrupt):
+        with WriterThread([sink]) as writer:
+            for i in range(3):
+                writer.put(i, np.zeros((2, 2, 3), np.float32))
+            raise KeyboardInterrupt
+    assert sink.aborted and [i for i, _ in sink.frames] == [0, 1]
+
+
+def test_writer_thread_writes_video_and_frames(tmp_path):
+    video = VideoSink(tmp_path / "clip.mp4", (24, 16), fps=8)
+    frames = FrameSink(tmp_path / "frames", bit_depth=16)
+    with WriterThread([video, frames]) as writer:
+        for i in range(4):
+            writer.put(i, gradient(24, 16, i / 4))
+    assert probe(tmp_path / "clip.mp4")[:2] == (4, (24, 16))
+    assert sorted(os.listdir(tmp_path / "frames")) == [f"{i:06d}.png" for i in range(4)]
+    assert leftovers(tmp_path) == []

@@ -1,0 +1,75 @@
+"""``zoomdream render | check | layers | schema``.
+
+The only place that prints errors and chooses exit codes: a user mistake is one line on
+stderr and exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from . import __version__
+from .config import json_schema, load_config
+from .models import BUNDLED, list_layers
+from .reference import markdown
+from .render import USER_ERRORS, RenderError, render
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoomdream", description="DeepDream infinite-zoom videos from a YAML recipe.")
+    parser.add_argument("--version", action="version", version=f"zoomdream {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(name: str, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help)
+        sub.add_argument("config", help="YAML recipe")
+        sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a field, e.g. --set dream.steps=4 (repeatable; value read as YAML)")
+        return sub
+
+    run = with_config("render", "render a config to MP4 and/or an image sequence")
+    run.add_argument("--overwrite", action="store_true", default=None, help="replace an earlier render of the same name")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    with_config("check", "validate a config without rendering")
+    layers = commands.add_parser("layers", help="list a model's layers and their channel counts")
+    layers.add_argument("model", help=f"bundled ({', '.join(BUNDLED)}) or a torchvision model name")
+    layers.add_argument("--weights", help="a .pth state dict, for models whose weights are not cached")
+    schema = commands.add_parser("schema", help="print the config's JSON Schema (for editor completion)")
+    schema.add_argument("--markdown", action="store_true", help="print the README's config reference table instead")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "schema":
+        print(markdown() if args.markdown else json.dumps(json_schema(), indent=2))
+    elif args.command == "layers":
+        for name, channels in list_layers(args.model, args.weights):
+            print(f"{name}\t{channels}")
+    elif args.command == "check":
+        config = load_config(args.config, args.overrides)
+        print(f"{args.config}: ok — {config.frame_count} frames at {config.size[0]}x{config.size[1]}, "
+              f"{config.fps:g} fps, model {config.model.name}, output {config.output_dir()}")
+    else:
+        config = load_config(args.config, args.overrides)
+        result = render(config, overwrite=args.overwrite, quiet=args.quiet)
+        if not args.quiet:
+            print(f"wrote {result.video or result.frames_dir} ({result.frames} frames in {result.seconds:.1f} s)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (RenderError, *USER_ERRORS) as error:
+        print(f"zoomdream: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("zoomdream: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

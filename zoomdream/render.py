@@ -1,0 +1,245 @@
+"""The render loop: the only module that wires config, model, dream, motion, colour and sinks.
+
+Per frame: warp the last frame, dream on it, pull its colours to the reference, check it is
+finite, and hand it to the writer thread, which encodes while the next frame is dreamed.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from . import __version__, color, models, motion, sinks, sources
+from .config import Config, ConfigError, Term, load_config
+from .dream import Objective, Settings, activation, dream
+from .plan import FramePlan, Planner
+
+USER_ERRORS = (ConfigError, models.ModelError, sources.SourceError, sinks.SinkError)
+
+
+class RenderError(Exception):
+    """A render that cannot start or go on, for a reason the user can fix; one line."""
+
+
+@dataclass
+class RenderResult:
+    folder: Path
+    video: Path | None
+    frames_dir: Path | None
+    frames: int
+    seconds: float
+    device: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` prefers CUDA, then Apple's MPS, then the CPU; an absent device is a user error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RenderError(f"device: {name} is not available on this machine; use device: auto or cpu")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise RenderError("device: mps is not available on this machine; use device: auto or cpu")
+    return torch.device(name)
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """Reduced precision only where it pays: CUDA. On CPU and MPS the dream runs in fp32."""
+    if device.type != "cuda" or precision == "fp32":
+        return None
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+
+
+def with_objective(config: Config) -> Config:
+    """Fill in the model's own classic layer when the recipe names none."""
+    if config.dream.objective:
+        return config
+    terms = [Term(layer=layer) for layer in models.default_layers(config.model.name)]
+    return config.model_copy(update={"dream": config.dream.model_copy(update={"objective": terms})})
+
+
+def build_objective(config: Config, plan: FramePlan) -> Objective:
+    terms = config.dream.objective or []
+    parts = [weight * activation(t.layer, t.channels) for t, weight in zip(terms, plan.weights)]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def prepare_folder(config: Config, overwrite: bool) -> Path:
+    """Refuse to clobber an earlier render; make sure the folder can be written before any work."""
+    folder = config.output_dir()
+    earlier = [p for p in (folder / f"{config.name}.mp4", folder / "frames", folder / "render.json") if p.exists()]
+    if earlier and not overwrite:
+        raise RenderError(
+            f"{folder}: holds an earlier render; pass --overwrite (or output.overwrite: true) or change name"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".zoomdream-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise RenderError(f"{folder}: cannot write here ({error.strerror}); set output.dir to a writable folder") from None
+    return folder
+
+
+def clear_earlier(folder: Path, config: Config) -> None:
+    """Only after every check passed: remove what an overwritten render leaves behind."""
+    shutil.rmtree(folder / "frames", ignore_errors=True)
+    for name in (f"{config.name}.mp4", "render.json", "config.yaml"):
+        (folder / name).unlink(missing_ok=True)
+
+
+def start_frame(config: Config, generator: torch.Generator) -> torch.Tensor:
+    if config.start.image:
+        return sources.load_image(config.start.image, config.size, config.start.fit)
+    noise = config.start.noise
+    assert noise is not None
+    return sources.noise(noise.kind, noise.scale, config.size, generator)
+
+
+def color_reference(config: Config, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:
+    if config.color.match in ("none", "first_frame"):
+        return None
+    image = sources.load_image(config.color.match, config.size, "cover")
+    return color.channel_stats(image.to(device))
+
+
+def open_sinks(config: Config, folder: Path) -> tuple[list, Path | None, Path | None]:
+    video_path = frames_dir = None
+    opened: list = []
+    if config.output.video is not None:
+        video_path = folder / f"{config.name}.mp4"
+        opened.append(sinks.VideoSink(video_path, config.size, config.fps, config.output.video.codec, config.output.video.crf))
+    if config.output.frames is not None:
+        frames_dir = folder / "frames"
+        opened.append(sinks.FrameSink(frames_dir, config.output.frames.bit_depth))
+    return opened, video_path, frames_dir
+
+
+def theta_for(plan: FramePlan, size: tuple[int, int], device: torch.device) -> torch.Tensor:
+    m = plan.move
+    values = [torch.tensor([v], device=device) for v in (m.zoom, m.rotate, m.pan_x, m.pan_y, m.center_x, m.center_y)]
+    return motion.affine(*values, size=size)
+
+
+class Renderer:
+    """Holds what lives for a whole render: device, network, generator, colour reference."""
+
+    def __init__(self, config: Config):
+        self.device = pick_device(config.device)
+        self.config = with_objective(config)
+        self.planner = Planner(self.config)
+        self.dtype = autocast_dtype(config.precision, self.device)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        layers = [t.layer for t in self.config.dream.objective or []]
+        self.net = (
+            models.load_feature_net(config.model.name, layers, config.model.weights, self.device)
+            if self.planner.dreams_at_all(config.frame_count)
+            else None
+        )
+        self.reference = color_reference(self.config, self.device)
+
+    def step(self, x: torch.Tensor | None, t: int) -> torch.Tensor:
+        """Frame t from frame t-1 (or from the start image when t is 0)."""
+        plan = self.planner.at(t)
+        if x is None:
+            x = start_frame(self.config, self.generator).to(self.device)
+        else:
+            sharpness = torch.tensor([plan.move.sharpen], device=self.device)
+            x = motion.warp(x, theta_for(plan, self.config.size, self.device), sharpness)
+        if self.net is not None and plan.settings.steps > 0:
+            x = self._dream(x, plan)
+        if self.config.color.match != "none":
+            if self.reference is None:
+                self.reference = color.channel_stats(x)
+            x = color.match(x, self.reference, torch.tensor([plan.color_strength], device=self.device))
+        if not bool(torch.isfinite(x).all()):
+            raise RenderError(
+                f"frame {t}: the dream produced NaN or Inf; lower dream.step_size or set precision: fp32"
+            )
+        return x
+
+    def _dream(self, x: torch.Tensor, plan: FramePlan) -> torch.Tensor:
+        objective = build_objective(self.config, plan)
+        scale = 1024.0 if self.dtype == torch.float16 else 1.0
+        with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
+            return dream(x, self.net, objective, plan.settings, self.generator, loss_scale=scale)
+
+
+def frame_to_host(x: torch.Tensor) -> Any:
+    return x[0].permute(1, 2, 0).float().cpu().numpy()
+
+
+def render(
+    config: Config | str | Path,
+    *,
+    overwrite: bool | None = None,
+    quiet: bool = False,
+    **overrides: Any,
+) -> RenderResult:
+    """Render a config (or a YAML path) to its output folder; returns the paths and timings."""
+    if not isinstance(config, Config) or overrides:
+        source = config.model_dump(mode="json") if isinstance(config, Config) else config
+        config = load_config(source, **overrides)
+    overwrite = config.output.overwrite if overwrite is None else overwrite
+    folder = prepare_folder(config, overwrite)
+    renderer = Renderer(config)
+    if overwrite:
+        clear_earlier(folder, config)
+    opened, video_path, frames_dir = open_sinks(config, folder)
+    writer = sinks.WriterThread(opened)
+    began = time.perf_counter()
+    x = None
+    total = config.frame_count
+    try:
+        with torch.no_grad(), tqdm(total=total, unit="frame", disable=quiet, desc=config.name) as bar:
+            for t in range(total):
+                x = renderer.step(x, t)
+                writer.put(t, frame_to_host(x))
+                bar.update(1)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    seconds = time.perf_counter() - began
+    result = RenderResult(folder, video_path, frames_dir, total, seconds, str(renderer.device))
+    write_records(renderer.config, result)
+    return result
+
+
+def write_records(config: Config, result: RenderResult) -> None:
+    """config.yaml and render.json beside the video, so every render says how it was made."""
+    sinks.write_atomic(result.folder / "config.yaml", config.to_yaml())
+    record = {
+        "zoomdream": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": result.device,
+        "model": config.model.name,
+        "size": list(config.size),
+        "fps": config.fps,
+        "frames": result.frames,
+        "seconds": round(result.seconds, 3),
+        "seconds_per_frame": round(result.seconds / max(result.frames, 1), 4),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    sinks.write_atomic(result.folder / "render.json", json.dumps(record, indent=2) + "\n")
