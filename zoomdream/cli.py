@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from . import __version__
 from .config import json_schema, load_config
 from .models import BUNDLED, list_layers
-from .reference import markdown
-from .render import USER_ERRORS, RenderError, render
+from .reference import markdown, update
+from .render import USER_ERRORS, Interrupted, RenderError, render
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = with_config("render", "render a config to MP4 and/or an image sequence")
     run.add_argument("--overwrite", action="store_true", default=None, help="replace an earlier render of the same name")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted render from its checkpoint")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     with_config("check", "validate a config without rendering")
     layers = commands.add_parser("layers", help="list a model's layers and their channel counts")
@@ -42,11 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     layers.add_argument("--weights", help="a .pth state dict, for models whose weights are not cached")
     schema = commands.add_parser("schema", help="print the config's JSON Schema (for editor completion)")
     schema.add_argument("--markdown", action="store_true", help="print the README's config reference table instead")
+    schema.add_argument("--update-readme", metavar="README", help="rewrite the reference table inside this README")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "schema":
+    if args.command == "schema" and args.update_readme:
+        update(Path(args.update_readme))
+    elif args.command == "schema":
         print(markdown() if args.markdown else json.dumps(json_schema(), indent=2))
     elif args.command == "layers":
         for name, channels in list_layers(args.model, args.weights):
@@ -57,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
               f"{config.fps:g} fps, model {config.model.name}, output {config.output_dir()}")
     else:
         config = load_config(args.config, args.overrides)
-        result = render(config, overwrite=args.overwrite, quiet=args.quiet)
+        result = render(config, overwrite=args.overwrite, resume=args.resume, quiet=args.quiet)
         if not args.quiet:
             print(f"wrote {result.video or result.frames_dir} ({result.frames} frames in {result.seconds:.1f} s)")
     return 0
@@ -70,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RenderError, *USER_ERRORS) as error:
         print(f"zoomdream: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Interrupted as stopped:
+        resume = " ".join(["zoomdream render", args.config, *(f"--set {o!r}" for o in args.overrides), "--resume"])
+        print(f"zoomdream: {stopped}; continue with: {resume}", file=sys.stderr)
+        return 128 + stopped.signum
     except KeyboardInterrupt:
-        print("zoomdream: interrupted", file=sys.stderr)
+        print("zoomdream: stopped at once; the last checkpoint is kept, continue with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -179,6 +179,9 @@ class Output(Section):
     video: Optional[Video] = Field(default_factory=Video, description="MP4 settings; null to skip")
     frames: Optional[Frames] = Field(None, description="image sequence settings; null to skip")
     overwrite: bool = Field(False, description="replace an existing render of the same name")
+    checkpoint_every: int = Field(
+        10, ge=1, le=10_000, description="frames between checkpoints for --resume (and between video segments)"
+    )
 
     @model_validator(mode="after")
     def _writes_something(self) -> "Output":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from .config import json_schema
@@ -80,3 +81,11 @@ def markdown(schema: Any = None) -> str:
     schema = schema or json_schema()
     header = ["| key | type | default | meaning |", "|---|---|---|---|"]
     return "\n".join([START, *header, *_rows(schema, schema.get("$defs", {}), ""), END])
+
+
+def update(readme: Path) -> None:
+    """Replace the table between the markers in ``readme`` with the current one."""
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise ValueError(f"{readme}: no config-reference markers")
+    readme.write_text(text[: text.index(START)] + markdown() + text[text.index(END) + len(END) :])

@@ -17,12 +17,13 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from . import __version__, color, models, motion, sinks, sources
+from . import __version__, checkpoint, color, models, motion, sinks, sources
 from .config import Config, ConfigError, Term, load_config
-from .dream import Objective, Settings, activation, dream
+from .dream import Objective, activation, dream
+from .interrupt import StopRequests
 from .plan import FramePlan, Planner
 
-USER_ERRORS = (ConfigError, models.ModelError, sources.SourceError, sinks.SinkError)
+USER_ERRORS = (ConfigError, models.ModelError, sources.SourceError, sinks.SinkError, checkpoint.CheckpointError)
 
 
 class RenderError(Exception):
@@ -83,14 +84,20 @@ def build_objective(config: Config, plan: FramePlan) -> Objective:
     return total
 
 
-def prepare_folder(config: Config, overwrite: bool) -> Path:
+def prepare_folder(config: Config, overwrite: bool, resume: bool) -> Path:
     """Refuse to clobber an earlier render; make sure the folder can be written before any work."""
     folder = config.output_dir()
-    earlier = [p for p in (folder / f"{config.name}.mp4", folder / "frames", folder / "render.json") if p.exists()]
-    if earlier and not overwrite:
-        raise RenderError(
-            f"{folder}: holds an earlier render; pass --overwrite (or output.overwrite: true) or change name"
+    interrupted = checkpoint.path(folder).exists()
+    finished = (folder / "render.json").exists()
+    if resume and not interrupted:
+        done = "it is already complete" if finished else "there is no checkpoint"
+        raise RenderError(f"{folder}: nothing to resume ({done}); render without --resume")
+    if not resume and not overwrite and (interrupted or finished or (folder / "frames").exists()):
+        hint = "pass --resume to continue it or --overwrite to start again" if interrupted else (
+            "pass --overwrite (or output.overwrite: true) or change name"
         )
+        kind = "an interrupted render" if interrupted else "an earlier render"
+        raise RenderError(f"{folder}: holds {kind}; {hint}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".zoomdream-write-test"
@@ -103,7 +110,8 @@ def prepare_folder(config: Config, overwrite: bool) -> Path:
 
 def clear_earlier(folder: Path, config: Config) -> None:
     """Only after every check passed: remove what an overwritten render leaves behind."""
-    shutil.rmtree(folder / "frames", ignore_errors=True)
+    for name in ("frames", checkpoint.STATE_DIR):
+        shutil.rmtree(folder / name, ignore_errors=True)
     for name in (f"{config.name}.mp4", "render.json", "config.yaml"):
         (folder / name).unlink(missing_ok=True)
 
@@ -123,12 +131,18 @@ def color_reference(config: Config, device: torch.device) -> tuple[torch.Tensor,
     return color.channel_stats(image.to(device))
 
 
-def open_sinks(config: Config, folder: Path) -> tuple[list, Path | None, Path | None]:
+def open_sinks(config: Config, folder: Path, segments: list[str]) -> tuple[list, Path | None, Path | None]:
     video_path = frames_dir = None
     opened: list = []
     if config.output.video is not None:
         video_path = folder / f"{config.name}.mp4"
-        opened.append(sinks.VideoSink(video_path, config.size, config.fps, config.output.video.codec, config.output.video.crf))
+        video = config.output.video
+        opened.append(
+            sinks.SegmentedVideo(
+                video_path, config.size, config.fps, video.codec, video.crf,
+                folder=folder / checkpoint.STATE_DIR / "segments", done=segments,
+            )
+        )  # fmt: skip
     if config.output.frames is not None:
         frames_dir = folder / "frames"
         opened.append(sinks.FrameSink(frames_dir, config.output.frames.bit_depth))
@@ -184,6 +198,33 @@ class Renderer:
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
             return dream(x, self.net, objective, plan.settings, self.generator, loss_scale=scale)
 
+    def state(self, x: torch.Tensor, next_frame: int) -> dict[str, Any]:
+        """Everything frame ``next_frame`` depends on, on the CPU at full precision."""
+        return {
+            "next_frame": next_frame,
+            "frame": x.detach().float().cpu().clone(),
+            "generator": self.generator.get_state(),
+            "reference": None if self.reference is None else [r.cpu().clone() for r in self.reference],
+            "fingerprint": checkpoint.fingerprint(self.config),
+        }
+
+    def restore(self, state: dict[str, Any]) -> tuple[torch.Tensor, int]:
+        changed = checkpoint.differences(state["fingerprint"], checkpoint.fingerprint(self.config))
+        if changed:
+            raise RenderError(f"cannot resume: the config changed ({'; '.join(changed)}); render with --overwrite to start again")
+        self.generator.set_state(state["generator"])
+        if state["reference"] is not None:
+            self.reference = tuple(r.to(self.device) for r in state["reference"])
+        return state["frame"].to(self.device), int(state["next_frame"])
+
+
+class Interrupted(Exception):
+    """A render stopped by a signal after saving its checkpoint."""
+
+    def __init__(self, signum: int, done: int, total: int, folder: Path):
+        super().__init__(f"stopped at frame {done} of {total}; the video so far is in {folder}")
+        self.signum, self.done, self.total = signum, done, total
+
 
 def frame_to_host(x: torch.Tensor) -> Any:
     return x[0].permute(1, 2, 0).float().cpu().numpy()
@@ -193,37 +234,65 @@ def render(
     config: Config | str | Path,
     *,
     overwrite: bool | None = None,
+    resume: bool = False,
     quiet: bool = False,
     **overrides: Any,
 ) -> RenderResult:
-    """Render a config (or a YAML path) to its output folder; returns the paths and timings."""
+    """Render a config (or a YAML path) to its output folder; returns the paths and timings.
+
+    With ``resume`` it continues an interrupted render from its checkpoint; the frames equal
+    those of an uninterrupted render (bit for bit on the CPU).
+    """
     if not isinstance(config, Config) or overrides:
         source = config.model_dump(mode="json") if isinstance(config, Config) else config
         config = load_config(source, **overrides)
-    overwrite = config.output.overwrite if overwrite is None else overwrite
-    folder = prepare_folder(config, overwrite)
-    renderer = Renderer(config)
-    if overwrite:
-        clear_earlier(folder, config)
-    opened, video_path, frames_dir = open_sinks(config, folder)
+    overwrite = bool(config.output.overwrite if overwrite is None else overwrite) and not resume
+    folder = prepare_folder(config, overwrite, resume)
+    with checkpoint.FolderLock(folder):
+        saved = checkpoint.load(folder) if resume else None
+        renderer = Renderer(config)
+        x, first = renderer.restore(saved) if saved else (None, 0)
+        if overwrite:
+            clear_earlier(folder, config)
+        opened, video_path, frames_dir = open_sinks(config, folder, saved["segments"] if saved else [])
+        result = RenderResult(folder, video_path, frames_dir, config.frame_count, 0.0, str(renderer.device))
+        result.seconds = _loop(renderer, x, first, opened, folder, quiet)
+        write_records(renderer.config, result)
+        shutil.rmtree(folder / checkpoint.STATE_DIR, ignore_errors=True)
+    return result
+
+
+def _loop(renderer: Renderer, x: torch.Tensor | None, first: int, opened: list, folder: Path, quiet: bool) -> float:
+    """Frames ``first`` .. end, checkpointing through the writer thread; returns seconds spent."""
+    config = renderer.config
+    total, every = config.frame_count, config.output.checkpoint_every
+    video = next((s for s in opened if isinstance(s, sinks.SegmentedVideo)), None)
+
+    def save_checkpoint(state: dict[str, Any]) -> None:
+        state["segments"] = video.cut() if video else []
+        checkpoint.save(folder, state)
+
     writer = sinks.WriterThread(opened)
     began = time.perf_counter()
-    x = None
-    total = config.frame_count
+    t = first
     try:
-        with torch.no_grad(), tqdm(total=total, unit="frame", disable=quiet, desc=config.name) as bar:
-            for t in range(total):
+        with torch.no_grad(), StopRequests() as stop, tqdm(
+            total=total, initial=first, unit="frame", disable=quiet, desc=config.name
+        ) as bar:
+            while t < total and stop.signal is None:
                 x = renderer.step(x, t)
                 writer.put(t, frame_to_host(x))
+                t += 1
+                if t % every == 0 or stop.signal is not None:
+                    writer.call(lambda state=renderer.state(x, t): save_checkpoint(state))
                 bar.update(1)
     except BaseException:
         writer.abort()
         raise
     writer.close()
-    seconds = time.perf_counter() - began
-    result = RenderResult(folder, video_path, frames_dir, total, seconds, str(renderer.device))
-    write_records(renderer.config, result)
-    return result
+    if stop.signal is not None and t < total:
+        raise Interrupted(stop.signal, t, total, folder)
+    return time.perf_counter() - began
 
 
 def write_records(config: Config, result: RenderResult) -> None:

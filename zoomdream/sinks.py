@@ -15,6 +15,7 @@ import tempfile
 import threading
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 import imageio.v3 as iio
 import imageio_ffmpeg
@@ -150,6 +151,76 @@ class VideoSink(Sink):
         return SinkError(f"cannot write {self.path}: ffmpeg: {cause}")
 
 
+class SegmentedVideo(Sink):
+    """The MP4 as a chain of finished segments joined at the end without re-encoding.
+
+    ``cut()`` finishes the segment in flight; a checkpoint records the finished ones, so a
+    render that dies loses at most the segment in flight and ``--resume`` carries on with new
+    segments. ``close()`` joins them all into ``path`` (atomically), which also makes an
+    interrupted render leave a playable video of what it finished.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        size: tuple[int, int],
+        fps: float,
+        codec: str = "libx264",
+        crf: int = 18,
+        folder: Path | None = None,
+        done: list[str] | tuple[str, ...] = (),
+    ):
+        self.path = Path(path)
+        self.folder = Path(folder) if folder else self.path.parent / "segments"
+        self.done = list(done)
+        self._options = (size, fps, codec, crf)
+        self._current: VideoSink | None = None
+
+    def write(self, index: int, frame: np.ndarray) -> None:
+        if self._current is None:
+            self._current = VideoSink(self.folder / f"{index:06d}.mp4", *self._options)
+        self._current.write(index, frame)
+
+    def cut(self) -> list[str]:
+        """Finish the segment in flight; returns the names of every finished segment."""
+        if self._current is not None:
+            current, self._current = self._current, None
+            current.close()
+            self.done.append(current.path.name)
+        return list(self.done)
+
+    def close(self) -> None:
+        self.cut()
+        if self.done:
+            join_videos([self.folder / name for name in self.done], self.path)
+
+    def abort(self) -> None:
+        if self._current is not None:
+            self._current.abort()
+            self._current = None
+
+
+def join_videos(parts: list[Path], path: Path) -> None:
+    """Concatenate MP4 segments with ffmpeg's concat demuxer (stream copy), atomically."""
+    listing = path.with_name(f".{path.stem}.segments.txt")
+    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
+    write_atomic(listing, "".join(f"file '{p.resolve()}'\n" for p in parts))
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "concat", "-safe", "0",
+        "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(tmp),
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, start_new_session=True)
+    listing.unlink(missing_ok=True)
+    if done.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise SinkError(f"cannot write {path}: ffmpeg: {lines[0] if lines else 'concat failed'}")
+    try:
+        os.replace(tmp, path)
+    except OSError as err:
+        raise _write_error(path, err) from err
+
+
 class FrameSink(Sink):
     """PNG sequence for editors, 8- or 16-bit RGB, each file written atomically as 000123.png.
 
@@ -181,7 +252,7 @@ class WriterThread(Closing):
 
     def __init__(self, sinks: list[Sink], maxsize: int = 8):
         self._sinks = list(sinks)
-        self._queue: queue.Queue[tuple[int, np.ndarray] | None] = queue.Queue(maxsize)
+        self._queue: queue.Queue[tuple[int, np.ndarray] | Callable[[], None] | None] = queue.Queue(maxsize)
         self._error: SinkError | None = None
         self._thread = threading.Thread(target=self._run, name="zoomdream-writer", daemon=True)
         self._thread.start()
@@ -191,6 +262,12 @@ class WriterThread(Closing):
         if self._error is not None:
             raise self._error
         self._queue.put((index, frame))
+
+    def call(self, task: Callable[[], None]) -> None:
+        """Run ``task`` on the writer thread once every frame queued before it is written (checkpoints)."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put(task)
 
     def close(self) -> None:
         """Write what is queued, finish every sink, and raise the first error of any of them."""
@@ -209,8 +286,11 @@ class WriterThread(Closing):
         while (item := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    for sink in self._sinks:
-                        sink.write(*item)
+                    if callable(item):
+                        item()
+                    else:
+                        for sink in self._sinks:
+                            sink.write(*item)
                 except Exception as err:
                     self._error = _as_sink_error(err)
 

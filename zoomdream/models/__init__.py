@@ -26,8 +26,8 @@ __all__ = ["BUNDLED", "FeatureNet", "ModelError", "default_layers", "list_layers
 def _check_known(name: str) -> None:
     if name not in BUNDLED and name not in torchvision_zoo.names():
         raise ModelError(
-            f"unknown model '{name}'{did_you_mean(name, [*BUNDLED, *torchvision_zoo.names()])}: use one of the bundled "
-            f"models ({', '.join(BUNDLED)}) or a torchvision model name such as googlenet, vgg16, resnet50"
+            f"unknown model '{name}': use one of the bundled models ({', '.join(BUNDLED)}) or a torchvision "
+            f"model name such as googlenet, vgg16, resnet50{did_you_mean(name, [*BUNDLED, *torchvision_zoo.names()])}"
         )
 
 
@@ -45,8 +45,7 @@ def _shapes_only(name: str, weights: str | os.PathLike | None) -> nn.Module:
     _check_known(name)
     if name in BUNDLED or weights is not None:
         return _backbone(name, weights).net
-    with torch.device("meta"):
-        return torchvision_zoo.architecture(name)
+    return torchvision_zoo.shapes_only(name)
 
 
 def default_layers(name: str) -> list[str]:

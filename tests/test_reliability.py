@@ -1,0 +1,219 @@
+"""Renders survive signals, kill -9, write failures and bad numbers, and resume bit for bit."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import imageio_ffmpeg
+import pytest
+import torch
+
+from zoomdream import checkpoint, sinks
+from zoomdream.render import Renderer
+
+
+def frame_count(video):
+    """Decoded frames as stored (no frame-rate conversion that could duplicate one at a segment join)."""
+    reader = imageio_ffmpeg.read_frames(str(video), output_params=["-fps_mode", "passthrough"])
+    next(reader)
+    return sum(1 for _ in reader)
+
+
+@pytest.fixture
+def recipe(tmp_path):
+    """A 16-bit PNG render, so 'bit for bit' compares every bit of the frame."""
+
+    def make(name="r", frames=8, every=2):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(
+            f"name: {name}\nsize: [64, 48]\nframes: {frames}\nfps: 10\n"
+            "model: {name: efficientnet_lite0}\ndream: {steps: 1, octaves: 1}\nmotion: {zoom: 1.05, rotate: 1}\n"
+            f"output: {{dir: {tmp_path / name}, frames: {{bit_depth: 16}}, checkpoint_every: {every}}}\n"
+        )
+        return path, tmp_path / name
+
+    return make
+
+
+def pngs(folder):
+    return {p.name: p.read_bytes() for p in sorted((folder / "frames").glob("*.png"))}
+
+
+def stop_at(monkeypatch, frame, signum=signal.SIGINT):
+    """Send a real signal to this process while frame ``frame`` is being made."""
+    original = Renderer.step
+
+    def step(self, x, t):
+        if t == frame:
+            os.kill(os.getpid(), signum)
+        return original(self, x, t)
+
+    monkeypatch.setattr(Renderer, "step", step)
+
+
+def test_ctrl_c_checkpoints_and_resume_is_bit_identical(cli, recipe, monkeypatch):
+    whole_cfg, whole = recipe("whole")
+    assert cli("render", whole_cfg, "--quiet")[0] == 0
+    cut_cfg, cut = recipe("cut")
+    stop_at(monkeypatch, 3)
+    code, _, err = cli("render", cut_cfg, "--quiet")
+    assert code == 130 and "stopped at frame 4 of 8" in err and "--resume" in err
+    assert frame_count(cut / "cut.mp4") == 4, "the interrupted video is closed and plays"
+    assert checkpoint.load(cut)["next_frame"] == 4
+    monkeypatch.undo()
+    code, _, err = cli("render", cut_cfg, "--quiet", "--resume")
+    assert code == 0, err
+    assert frame_count(cut / "cut.mp4") == 8
+    assert pngs(cut) == pngs(whole)
+    assert not (cut / "state").exists()
+
+
+def test_sigterm_exits_143(cli, recipe, monkeypatch):
+    cfg, folder = recipe()
+    stop_at(monkeypatch, 1, signal.SIGTERM)
+    code, _, err = cli("render", cfg, "--quiet")
+    assert code == 143 and checkpoint.load(folder)["next_frame"] == 2
+
+
+def test_resume_refuses_a_changed_config(cli, recipe, monkeypatch):
+    cfg, _ = recipe()
+    stop_at(monkeypatch, 2)
+    assert cli("render", cfg, "--quiet")[0] == 130
+    monkeypatch.undo()
+    code, _, err = cli("render", cfg, "--quiet", "--resume", "--set", "seed=5")
+    assert code == 2 and "seed was 0, now 5" in err and err.count("\n") == 1
+    code, _, err = cli("render", cfg, "--quiet")
+    assert code == 2 and "--resume" in err, "an interrupted render is not silently restarted"
+
+
+def test_resume_without_checkpoint(cli, recipe):
+    cfg, _ = recipe()
+    code, _, err = cli("render", cfg, "--quiet", "--resume")
+    assert code == 2 and "nothing to resume" in err
+
+
+def test_full_disk_keeps_frames_and_checkpoint_then_resumes(cli, recipe, monkeypatch):
+    whole_cfg, whole = recipe("whole")
+    assert cli("render", whole_cfg, "--quiet")[0] == 0
+    cfg, folder = recipe("full")
+    original = sinks.FrameSink.write
+
+    def write(self, index, frame):
+        if index == 5:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.folder / f"{index:06d}.png"))
+        original(self, index, frame)
+
+    monkeypatch.setattr(sinks.FrameSink, "write", write)
+    code, _, err = cli("render", cfg, "--quiet")
+    assert code == 2 and err.count("\n") == 1
+    assert "000005.png" in err and "No space left on device" in err
+    assert sorted(pngs(folder)) == [f"{i:06d}.png" for i in range(5)]
+    assert checkpoint.load(folder)["next_frame"] == 4
+    monkeypatch.undo()
+    assert cli("render", cfg, "--quiet", "--resume")[0] == 0
+    assert pngs(folder) == pngs(whole)
+    assert frame_count(folder / "full.mp4") == 8
+
+
+def test_failing_encoder_is_one_line(cli, recipe, monkeypatch):
+    cfg, folder = recipe()
+    original = sinks.VideoSink.write
+
+    def write(self, index, frame):
+        if index == 3:
+            self._ffmpeg.kill()
+            self._ffmpeg.wait()
+        original(self, index, frame)
+
+    monkeypatch.setattr(sinks.VideoSink, "write", write)
+    code, _, err = cli("render", cfg, "--quiet")
+    assert code == 2 and err.count("\n") == 1 and "ffmpeg" in err
+    assert checkpoint.load(folder)["next_frame"] == 2
+
+
+def test_output_folder_deleted_mid_render(cli, recipe, monkeypatch):
+    cfg, folder = recipe()
+    original = Renderer.step
+
+    def step(self, x, t):
+        if t == 3:
+            import shutil
+
+            shutil.rmtree(folder)
+        return original(self, x, t)
+
+    monkeypatch.setattr(Renderer, "step", step)
+    code, _, err = cli("render", cfg, "--quiet")
+    assert code == 2 and err.count("\n") == 1 and str(folder) in err
+
+
+def test_nan_stops_before_the_frame_is_written(cli, recipe, monkeypatch):
+    cfg, folder = recipe()
+    original = Renderer._dream
+
+    calls = {"n": 0}
+
+    def dream(self, x, plan):
+        calls["n"] += 1
+        out = original(self, x, plan)
+        return torch.full_like(out, float("nan")) if calls["n"] == 4 else out
+
+    monkeypatch.setattr(Renderer, "_dream", dream)
+    code, _, err = cli("render", cfg, "--quiet")
+    assert code == 2 and "frame 3" in err and "NaN" in err
+    assert sorted(pngs(folder)) == [f"{i:06d}.png" for i in range(3)]
+
+
+def test_second_render_into_a_busy_folder_is_refused(cli, recipe):
+    cfg, folder = recipe()
+    folder.mkdir()
+    with checkpoint.FolderLock(folder):
+        code, _, err = cli("render", cfg, "--quiet")
+    assert code == 2 and "another zoomdream render is writing here" in err
+    assert cli("render", cfg, "--quiet")[0] == 0, "the lock is gone with its holder"
+
+
+def spawn(cfg, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-m", "zoomdream", "render", str(cfg), "--quiet", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(path, proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_real_process_ctrl_c_twice_and_kill_9(recipe):
+    cfg, folder = recipe("proc", frames=400, every=3)
+    proc = spawn(cfg)
+    wait_for(folder / "state" / "checkpoint.pt", proc)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err and "--resume" in err
+    saved = checkpoint.load(folder)["next_frame"]
+    assert saved >= 3
+
+    proc = spawn(cfg, "--resume")
+    wait_for(folder / "frames" / f"{saved + 6:06d}.png", proc)
+    proc.kill()
+    proc.wait()
+    leftovers = [p for p in folder.rglob("*") if p.is_file() and p.suffix in (".png", ".pt") and p.stat().st_size == 0]
+    assert leftovers == []
+    state = checkpoint.load(folder)
+    assert state["next_frame"] >= saved
+    proc = spawn(cfg, "--resume", "--set", "frames=30") if state["next_frame"] < 30 else None
+    if proc is not None:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert frame_count(folder / "proc.mp4") == 30

@@ -1,0 +1,94 @@
+"""What a render needs to continue after a crash, and the lock that keeps one writer per folder.
+
+``state/checkpoint.pt`` holds the last frame at full precision, the next frame index, the
+random generator's state, the colour reference and the finished video segments. It is
+written atomically, so whatever instant a render dies at, the last checkpoint is whole.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import Config
+from .sinks import write_atomic
+
+STATE_DIR = "state"
+FILE = "checkpoint.pt"
+LOCK_FILE = ".zoomdream.lock"
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; one line saying why and what to do."""
+
+
+def fingerprint(config: Config) -> dict[str, Any]:
+    """The settings a resumed render must share with the one it continues."""
+    data = config.model_dump(mode="json")
+    return {
+        "size": data["size"],
+        "seed": data["seed"],
+        "model": data["model"],
+        "start": data["start"],
+        "dream.objective": data["dream"]["objective"],
+    }
+
+
+def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    return [f"{key} was {saved.get(key)!r}, now {value!r}" for key, value in current.items() if saved.get(key) != value]
+
+
+def path(folder: Path) -> Path:
+    return Path(folder) / STATE_DIR / FILE
+
+
+def save(folder: Path, state: dict[str, Any]) -> None:
+    """Atomically replace the checkpoint; called from the writer thread after the frames it covers."""
+    target = path(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(target, buffer.getvalue())
+
+
+def load(folder: Path) -> dict[str, Any] | None:
+    target = path(folder)
+    if not target.exists():
+        return None
+    try:
+        return torch.load(target, map_location="cpu", weights_only=True)
+    except Exception as error:  # a checkpoint from another version or a damaged disk
+        raise CheckpointError(f"{target}: cannot read the checkpoint ({type(error).__name__}); start again with --overwrite") from None
+
+
+class FolderLock:
+    """An advisory lock on the output folder; the kernel drops it when the process dies, so it never sticks."""
+
+    def __init__(self, folder: Path):
+        self.file = Path(folder) / LOCK_FILE
+        self._fd: int | None = None
+
+    def __enter__(self) -> "FolderLock":
+        self._fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = None
+            raise CheckpointError(
+                f"{self.file.parent}: another zoomdream render is writing here; wait for it or set another output.dir"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, f"{os.getpid()}\n".encode())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
