@@ -3,7 +3,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from zoomdream.motion import affine, per_frame, sharpen, warp
+from zoomdream.motion import affine, chain, per_frame, relative, sharpen, warp
 
 
 def theta(zoom=1.0, rotate=0.0, pan_x=0.0, pan_y=0.0, cx=0.5, cy=0.5, size=(64, 64)):
@@ -75,3 +75,18 @@ def test_sharpen_raises_local_contrast_only():
     out = sharpen(x, torch.tensor([1.0]))
     assert (out[..., 10, 16] > x[..., 10, 16]).all() and (out[..., 10, 15] < x[..., 10, 15]).all()
     assert torch.allclose(out[..., 10, 2], x[..., 10, 2])
+
+
+def test_chained_moves_compose_exactly():
+    steps = [theta(zoom=1.04, rotate=3, pan_x=1, size=(80, 48)) for _ in range(4)]
+    path = chain(steps)
+    assert torch.allclose(path[0], steps[0].double())
+    four = theta(zoom=1.04**4, rotate=12, size=(80, 48))
+    without_pan = chain([theta(zoom=1.04, rotate=3, size=(80, 48)) for _ in range(4)])[-1]
+    assert torch.allclose(without_pan, four.double(), atol=1e-9)
+
+
+def test_relative_move_lands_on_the_later_frame():
+    path = chain([theta(zoom=1.1, pan_y=2) for _ in range(3)])
+    assert torch.allclose(relative(path[2], path[2]), torch.eye(2, 3, dtype=torch.float64).unsqueeze(0), atol=1e-12)
+    assert torch.allclose(relative(path[1], path[2]), torch.linalg.inv(torch.cat([path[0][0], torch.tensor([[0, 0, 1.0]], dtype=torch.float64)]))[:2].unsqueeze(0), atol=1e-9)

@@ -1,9 +1,11 @@
 import json
+from pathlib import Path
 
 import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 import pytest
+import torch
 import yaml
 
 import zoomdream
@@ -60,3 +62,37 @@ def test_dreaming_changes_frames_more_than_motion_alone(tiny_config):
     still = Renderer(zoomdream.load_config(tiny_config, ["dream.steps=0", "color.match=none"]))
     start = still.step(None, 0)
     assert (dreamed.step(None, 0) - start).abs().mean() > 0.005
+
+
+def run(renderer, total):
+    """The frames a render would write, without the writer (dreamed frames plus the ones between)."""
+    x, out, t = None, [], 0
+    while t < total:
+        if x is None:
+            x, between = renderer.step(None, 0), []
+        else:
+            after = renderer.step(x, t - 1 + renderer.every)
+            between, x = list(renderer.tweens(x, after, t - 1)), after
+        out += [*between, x][: total - t]
+        t = len(out)
+    return torch.cat(out)
+
+
+def test_dream_every_k_follows_the_same_camera_path(tiny_config):
+    photo = Path(__file__).parent.parent / "configs" / "coffee.jpg"
+    path = ["dream.steps=0", "color.match=none", "motion.sharpen=0", "motion.zoom=1.04", "motion.rotate=0:(0), 10:(3)"]
+    path.append(f"start.image={photo}")
+    smooth = run(Renderer(zoomdream.load_config(tiny_config, path)), 10)
+    cadenced = run(Renderer(zoomdream.load_config(tiny_config, [*path, "motion.dream_every=4"])), 10)
+    assert cadenced.shape == smooth.shape == (10, 3, 48, 64)
+    assert (cadenced - smooth).abs().mean() < 0.025, "only resampling blur differs"
+    steps = (cadenced[1:] - cadenced[:-1]).abs().mean(dim=(1, 2, 3))
+    assert steps.max() < 2.5 * steps.median(), "no jump at the dreamed frames"
+
+
+def test_dream_every_k_dreams_k_times_less(tiny_config, monkeypatch):
+    calls = []
+    original = Renderer._dream
+    monkeypatch.setattr(Renderer, "_dream", lambda self, x, plan: calls.append(1) or original(self, x, plan))
+    run(Renderer(zoomdream.load_config(tiny_config, ["motion.dream_every=4"])), 9)
+    assert len(calls) == 3, "frames 0, 4 and 8 are dreamed"

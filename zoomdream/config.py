@@ -154,6 +154,9 @@ class Motion(Section):
         "frame", description="whether zoom/rotate/pan are rates per frame or per second"
     )
     sharpen: Sched(ge=0, le=4) = Field(0.15, description="unsharp-mask amount against resampling blur")  # type: ignore[valid-type]
+    dream_every: int = Field(
+        1, ge=1, le=64, description="dream only every k-th frame; the frames between are warped and cross-faded"
+    )
     interpolation: Literal["linear", "cubic", "ease"] = Field("linear", description="between keyframes")
 
 

@@ -72,3 +72,26 @@ def warp(x: torch.Tensor, theta: torch.Tensor, sharpness: torch.Tensor | None = 
         moved = sharpen(moved, sharpness)
     return torch.where(still.view(-1, 1, 1, 1), x, moved)
 
+
+
+def _square(theta: torch.Tensor) -> torch.Tensor:
+    bottom = torch.tensor([0.0, 0.0, 1.0], dtype=theta.dtype, device=theta.device).expand(theta.shape[0], 1, 3)
+    return torch.cat([theta, bottom], 1)
+
+
+def chain(thetas: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Sampling matrices from frame t+i back to frame t, for i = 1..n, given each frame's own move.
+
+    Frame t+2 samples t+1 at theta_2(p), which samples t at theta_1(theta_2(p)): the moves
+    compose, so the camera path of k frames is exact whatever the keyframes do.
+    """
+    total, out = None, []
+    for theta in thetas:
+        total = _square(theta) if total is None else total @ _square(theta)
+        out.append(total[:, :2])
+    return out
+
+
+def relative(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """Sampling matrix from the frame reached by ``start`` into the frame reached by ``end``."""
+    return (torch.linalg.inv(_square(end)) @ _square(start))[:, :2]

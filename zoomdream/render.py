@@ -172,14 +172,23 @@ class Renderer:
         )
         self.reference = color_reference(self.config, self.device)
 
+    @property
+    def every(self) -> int:
+        return self.config.motion.dream_every
+
+    def path(self, t: int) -> list[torch.Tensor]:
+        """Sampling matrices from frames t+1 .. t+every back to the dreamed frame t."""
+        thetas = [theta_for(self.planner.at(t + i), self.config.size, self.device) for i in range(1, self.every + 1)]
+        return motion.chain(thetas)
+
     def step(self, x: torch.Tensor | None, t: int) -> torch.Tensor:
-        """Frame t from frame t-1 (or from the start image when t is 0)."""
+        """The dreamed frame t from the dreamed frame t - every (or from the start when t is 0)."""
         plan = self.planner.at(t)
         if x is None:
             x = start_frame(self.config, self.generator).to(self.device)
         else:
             sharpness = torch.tensor([plan.move.sharpen], device=self.device)
-            x = motion.warp(x, theta_for(plan, self.config.size, self.device), sharpness)
+            x = motion.warp(x, self.path(t - self.every)[-1], sharpness)
         if self.net is not None and plan.settings.steps > 0:
             x = self._dream(x, plan)
         if self.config.color.match != "none":
@@ -191,6 +200,24 @@ class Renderer:
                 f"frame {t}: the dream produced NaN or Inf; lower dream.step_size or set precision: fp32"
             )
         return x
+
+    def tweens(self, x: torch.Tensor, after: torch.Tensor, t: int) -> torch.Tensor:
+        """Frames t+1 .. t+every-1 between dreamed frames t and t+every, as one batch (n, B, 3, H, W).
+
+        Each is the earlier frame carried forward along the camera path, cross-faded into the
+        later one carried back, so the motion is continuous and the dream fades in.
+        """
+        path = self.path(t)
+        n = len(path) - 1
+        if n == 0:
+            return x.new_zeros((0, *x.shape))
+        forward = torch.cat(path[:-1])
+        backward = torch.cat([motion.relative(s, path[-1]) for s in path[:-1]])
+        lanes = x.shape[0]
+        ahead = motion.warp(x.repeat(n, 1, 1, 1), forward)
+        behind = motion.warp(after.repeat(n, 1, 1, 1), backward)
+        mix = (torch.arange(1, n + 1, device=x.device, dtype=x.dtype) / (n + 1)).repeat_interleave(lanes).view(-1, 1, 1, 1)
+        return torch.lerp(ahead, behind, mix).view(n, lanes, *x.shape[1:])
 
     def _dream(self, x: torch.Tensor, plan: FramePlan) -> torch.Tensor:
         objective = build_objective(self.config, plan)
@@ -263,7 +290,11 @@ def render(
 
 
 def _loop(renderer: Renderer, x: torch.Tensor | None, first: int, opened: list, folder: Path, quiet: bool) -> float:
-    """Frames ``first`` .. end, checkpointing through the writer thread; returns seconds spent."""
+    """Frames ``first`` .. end, checkpointing through the writer thread; returns seconds spent.
+
+    ``x`` is the last dreamed frame, ``first - 1``; every ``dream_every``-th frame is dreamed
+    and the frames between are made from the two dreamed frames around them.
+    """
     config = renderer.config
     total, every = config.frame_count, config.output.checkpoint_every
     video = next((s for s in opened if isinstance(s, sinks.SegmentedVideo)), None)
@@ -274,18 +305,24 @@ def _loop(renderer: Renderer, x: torch.Tensor | None, first: int, opened: list, 
 
     writer = sinks.WriterThread(opened)
     began = time.perf_counter()
-    t = first
+    t, saved = first, first
     try:
         with torch.no_grad(), StopRequests() as stop, tqdm(
             total=total, initial=first, unit="frame", disable=quiet, desc=config.name
         ) as bar:
             while t < total and stop.signal is None:
-                x = renderer.step(x, t)
-                writer.put(t, frame_to_host(x))
-                t += 1
-                if t % every == 0 or stop.signal is not None:
+                if x is None:
+                    x, between = renderer.step(None, 0), []
+                else:
+                    after = renderer.step(x, t - 1 + renderer.every)
+                    between, x = list(renderer.tweens(x, after, t - 1)), after
+                for frame in [*between, x][: total - t]:
+                    writer.put(t, frame_to_host(frame))
+                    t += 1
+                    bar.update(1)
+                if t - saved >= every or stop.signal is not None:
                     writer.call(lambda state=renderer.state(x, t): save_checkpoint(state))
-                bar.update(1)
+                    saved = t
     except BaseException:
         writer.abort()
         raise
