@@ -36,7 +36,10 @@ from zoomdream.render import Renderer, RenderError, autocast_dtype, pick_device
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
 # The quickstart's model and layer, and the small bundled model on its own default layer.
-ASCENT_MODELS = {"inception_v3_tf": ("mixed_3",), "efficientnet_lite0": tuple(models.default_layers("efficientnet_lite0"))}
+ASCENT_MODELS = {
+    "inception_v3_tf": ("mixed_3",),
+    "efficientnet_lite0": tuple(models.default_layers("efficientnet_lite0")),
+}
 ASCENT_SIZES = (256, 512)
 RENDERS: dict[str, dict[str, Any]] = {"quickstart": {}, "zoom_960x540": {"size": [960, 540]}}
 # The renderer calls dream() without min_side, so dream's default decides which octaves run.
@@ -139,7 +142,7 @@ def ascent(name: str, layers: tuple[str, ...], size: int, device: torch.device, 
 
 def ascent_steps(renderer: Renderer, t: int) -> int:
     """Ascent steps the renderer takes on frame t: steps per octave times the octaves not dropped."""
-    settings = renderer.planner.at(t).settings
+    settings = renderer.planners[0].at(t).settings
     if renderer.net is None or settings.steps == 0:
         return 0
     width, height = renderer.config.size
@@ -238,7 +241,7 @@ def emit(record: Record, as_json: bool) -> None:
         print(json.dumps(record), flush=True)
     else:
         parts = [fmt.format(record[key]) for key, fmt in HUMAN if record.get(key) is not None]
-        print(f"{record['workload']:<40}" + "   ".join(parts), flush=True)
+        print(f"{record['workload']:<42}" + "   ".join(parts), flush=True)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -115,3 +115,28 @@ def test_schema_is_json_and_lists_sections():
     json.dumps(schema)
     assert {"dream", "motion", "color", "output", "start", "model"} <= set(schema["properties"])
     assert Config.model_fields["name"].description
+
+
+def test_variants_become_full_lane_configs():
+    config = load_config({"seed": 4, "variants": [{"name": "a"}, {"name": "b", "seed": 9, "motion": {"zoom": 0.98}}]})
+    (a_name, a), (b_name, b) = config.lanes()
+    assert (a_name, a.seed, a.motion.zoom) == ("a", 4, 1.02)
+    assert (b_name, b.seed, b.motion.zoom) == ("b", 9, 0.98)
+    assert load_config({}).lanes() == [(None, load_config({}))]
+
+
+@pytest.mark.parametrize(
+    "variants, expected",
+    [
+        ([{"seed": 1}], "variants.0.name: give each variant a name"),
+        ([{"name": "a", "size": [64, 64]}], "variants.0.size: variants share everything but"),
+        ([{"name": "a", "motion": {"zom": 1}}], "variants.0.motion.zom: unknown key; did you mean 'zoom'?"),
+        ([{"name": "a", "dream": {"steps": 2}}], "variants.0.dream: a variant may only change dream.objective"),
+        ([{"name": "a"}, {"name": "a"}], "variants: names must be different"),
+        ([{"name": "a", "motion": {"zoom": -1}}], "variants.0.motion.zoom: must be > 0.1"),
+    ],
+)
+def test_variant_errors(variants, expected):
+    with pytest.raises(ConfigError) as info:
+        load_config({"variants": variants})
+    assert str(info.value).startswith(expected), str(info.value)

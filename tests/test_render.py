@@ -96,3 +96,20 @@ def test_dream_every_k_dreams_k_times_less(tiny_config, monkeypatch):
     monkeypatch.setattr(Renderer, "_dream", lambda self, x, plan: calls.append(1) or original(self, x, plan))
     run(Renderer(zoomdream.load_config(tiny_config, ["motion.dream_every=4"])), 9)
     assert len(calls) == 3, "frames 0, 4 and 8 are dreamed"
+
+
+def test_variants_render_side_by_side_each_to_its_own_folder(tiny_config, tmp_path):
+    lanes = "[{name: calm}, {name: wild, seed: 3, motion: {zoom: 0.97, rotate: 2}, color: {match: none}}]"
+    result = zoomdream.render(tiny_config, quiet=True, seed=1, variants=yaml.safe_load(lanes))
+    out = tmp_path / "out"
+    assert result.videos == [out / "calm" / "calm.mp4", out / "wild" / "wild.mp4"]
+    for video in result.videos:
+        reader = imageio_ffmpeg.read_frames(str(video))
+        next(reader)
+        assert len(list(reader)) == 3
+    calm = [iio.imread(p) for p in sorted((out / "calm" / "frames").glob("*.png"))]
+    wild = [iio.imread(p) for p in sorted((out / "wild" / "frames").glob("*.png"))]
+    assert len(calm) == len(wild) == 3 and not np.array_equal(calm[2], wild[2])
+    alone = zoomdream.render(tiny_config, quiet=True, seed=1, output__dir=str(tmp_path / "alone"))
+    single = [iio.imread(p) for p in sorted(alone.frames_dir.glob("*.png"))]
+    assert max(np.abs(a.astype(int) - b.astype(int)).max() for a, b in zip(calm, single)) <= 2, "a lane renders as alone"

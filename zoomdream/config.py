@@ -130,7 +130,7 @@ class Dream(Section):
         None, min_length=1, description="weighted sum of layer activations; default: the model's classic layer"
     )
     steps: Sched(ge=0, le=1000, integer=True) = Field(  # type: ignore[valid-type]
-        3, description="ascent steps per octave per frame; 0 previews motion only (no network)"
+        3, description="ascent steps per octave per dreamed frame; 0 previews motion only (no network)"
     )
     step_size: Sched(gt=0, le=1) = Field(0.012, description="step length, as a fraction of the [0, 1] range")  # type: ignore[valid-type]
     octaves: Sched(ge=1, le=8, integer=True) = Field(2, description="image scales dreamed, smallest first")  # type: ignore[valid-type]
@@ -212,6 +212,10 @@ class Config(Section):
     motion: Motion = Field(default_factory=Motion, description="camera path")
     color: Color = Field(default_factory=Color, description="colour stabilisation")
     output: Output = Field(default_factory=Output, description="what is written and where")
+    variants: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="lanes rendered side by side in one batch, each {name, seed, start, dream: {objective}, motion, color}",
+    )
 
     @field_validator("size")
     @classmethod
@@ -244,6 +248,39 @@ class Config(Section):
                 raise ValueError(f"{path}: {error}") from None
         return self
 
+    @field_validator("variants")
+    @classmethod
+    def _variant_keys(cls, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        names = []
+        for i, variant in enumerate(variants):
+            name = variant.get("name")
+            if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+                raise ValueError(f"variants.{i}.name: give each variant a name of letters, digits, . _ or -")
+            for key in variant:
+                if key not in VARIANT_KEYS:
+                    raise ValueError(f"variants.{i}.{key}: variants share everything but {', '.join(VARIANT_KEYS)}")
+            if set(variant.get("dream") or {}) - {"objective"}:
+                raise ValueError(f"variants.{i}.dream: a variant may only change dream.objective")
+            names.append(name)
+        if len(set(names)) != len(names):
+            raise ValueError("variants: names must be different")
+        return variants
+
+    def lanes(self) -> list[tuple[str | None, "Config"]]:
+        """(variant name, full config) per lane; a config without variants is one unnamed lane."""
+        if not self.variants:
+            return [(None, self)]
+        base = self.model_dump(mode="json", exclude={"variants"})
+        lanes = []
+        for i, variant in enumerate(self.variants):
+            merged = _merge(base, {k: v for k, v in variant.items() if k != "name"})
+            try:
+                lanes.append((variant["name"], Config.model_validate(merged)))
+            except ValidationError as error:
+                first = error.errors(include_url=False)[0]
+                raise ConfigError(_format_error({**first, "loc": ("variants", i, *first["loc"])})) from None
+        return lanes
+
     @property
     def frame_count(self) -> int:
         if self.frames is not None:
@@ -275,6 +312,17 @@ class Config(Section):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+VARIANT_KEYS = ("name", "seed", "start", "dream", "motion", "color")
+
+
+def _merge(base: dict, changes: dict) -> dict:
+    """``base`` with ``changes`` laid over it, mappings merged key by key."""
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def _parse_yaml(text: str, origin: str) -> Any:
@@ -354,6 +402,8 @@ def _unwrap_model(annotation: Any) -> Any:
 
 
 def _suggest(loc: tuple) -> str:
+    if loc[:1] == ("variants",):
+        loc = loc[2:]
     model: Any = Config
     for part in loc[:-1]:
         if isinstance(part, int):
@@ -379,16 +429,20 @@ def _format_error(error: dict) -> str:
     if error["type"] not in ("value_error", "missing") and "(got" not in message:
         shown = repr(error.get("input"))
         message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
-    return (f"{path}: {message}" if path else message).replace("\n", " ")
+    if not path or message.startswith(f"{path}.") or message.startswith(f"{path}:"):
+        return message.replace("\n", " ")
+    return f"{path}: {message}".replace("\n", " ")
 
 
 def validate(raw: dict, origin: str = "config") -> Config:
     """Validate a raw mapping; the first problem becomes a one-line ConfigError."""
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         raise ConfigError(_format_error(first)) from None
+    config.lanes()
+    return config
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -404,6 +458,12 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         config.model.weights = resolve(config.model.weights)
     if config.color.match not in ("none", "first_frame"):
         config.color.match = resolve(config.color.match)
+    for variant in config.variants:
+        start, color = variant.get("start") or {}, variant.get("color") or {}
+        if isinstance(start.get("image"), str):
+            start["image"] = resolve(start["image"])
+        if isinstance(color.get("match"), str) and color["match"] not in ("none", "first_frame"):
+            color["match"] = resolve(color["match"])
     return config
 
 

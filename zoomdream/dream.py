@@ -32,17 +32,24 @@ class Objective:
     def __add__(self, other: "Objective") -> "Objective":
         return Objective(lambda a: self(a) + other(a), self.layers + other.layers)
 
-    def __mul__(self, weight: float | torch.Tensor) -> "Objective":
-        return Objective(lambda a: _scale(weight, self(a)), self.layers)
+    def __mul__(self, weight: float) -> "Objective":
+        return Objective(lambda a: self(a) * weight, self.layers)
 
     __rmul__ = __mul__
 
 
-def _scale(weight: float | torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-    """A per-lane weight (B,) applies to every tile of its lane, which follow it in the batch."""
-    if isinstance(weight, torch.Tensor) and weight.numel() > 1:
-        return value * weight.to(value).repeat_interleave(value.shape[0] // weight.numel())
-    return value * weight
+def per_lane(objectives: Sequence[Objective]) -> Objective:
+    """Each lane's own objective on its own rows of the batch (a lane's tiles follow each other)."""
+
+    def fn(activations: Activations) -> torch.Tensor:
+        rows = next(iter(activations.values())).shape[0] // len(objectives)
+        parts = [
+            objective({k: v[i * rows : (i + 1) * rows] for k, v in activations.items()})
+            for i, objective in enumerate(objectives)
+        ]
+        return torch.cat(parts)
+
+    return Objective(fn, [layer for objective in objectives for layer in objective.layers])
 
 
 def activation(layer: str, channels: Sequence[int] | None = None) -> Objective:
