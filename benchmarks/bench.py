@@ -141,7 +141,7 @@ def ascent(name: str, layers: tuple[str, ...], size: int, device: torch.device, 
 
 
 def ascent_steps(renderer: Renderer, t: int) -> int:
-    """Ascent steps the renderer takes on frame t: steps per octave times the octaves not dropped."""
+    """Ascent steps the renderer takes on dreamed frame t: steps per octave times the octaves not dropped."""
     settings = renderer.planners[0].at(t).settings
     if renderer.net is None or settings.steps == 0:
         return 0
@@ -150,30 +150,37 @@ def ascent_steps(renderer: Renderer, t: int) -> int:
 
 
 def render_loop(overrides: dict[str, Any], device: torch.device, repeat: int, peaks: Peaks) -> Record:
-    """Median time of Renderer.step over frames 1.. (frame 0 warms up and is FLOP-counted): compute only."""
-    config = zoomdream.load_config(CONFIG, device=str(device), frames=repeat + 1, **overrides)
+    """The render loop's compute without the writer: median time per dreamed frame and the frames between.
+
+    Frame 0 warms up and is FLOP-counted; then each of repeat iterations dreams frame t from
+    frame t - dream_every and makes the frames between, as zoomdream.render does.
+    """
+    config = zoomdream.load_config(CONFIG, device=str(device), **overrides)
     renderer = Renderer(config)
+    every = renderer.every
     times, steps = [], []
     with torch.no_grad():
         with FlopCount() as count:
             x = renderer.step(None, 0)
-        for t in range(1, repeat + 1):
+        for t in range(every, (repeat + 1) * every, every):
             start = now(device)
-            x = renderer.step(x, t)
+            after = renderer.step(x, t)
+            renderer.tweens(x, after, t - every)
+            x = after
             times.append(now(device) - start)
             steps.append(ascent_steps(renderer, t))
     seconds = statistics.median(times)
-    per_frame = statistics.mean(steps)
+    dreamed_steps = statistics.mean(steps)
     counted_steps = ascent_steps(renderer, 0)
     dtype = renderer.dtype or torch.float32
     gflops = count.total / 1e9 / seconds
     return {
         "size": list(config.size),
-        "ms_per_step": seconds * 1e3 / per_frame if per_frame else None,
-        "fps": 1 / seconds,
+        "ms_per_step": seconds * 1e3 / dreamed_steps if dreamed_steps else None,
+        "fps": every / seconds,
         "peak_fraction": gflops / peaks[dtype],
-        "ms_per_frame": seconds * 1e3,
-        "steps_per_frame": per_frame,
+        "ms_per_frame": seconds * 1e3 / every,
+        "steps_per_frame": dreamed_steps / every,
         "gflop_per_step": count.total / 1e9 / counted_steps if counted_steps else None,
         "gflops": gflops,
         "peak_gflops": peaks[dtype],

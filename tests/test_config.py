@@ -53,7 +53,7 @@ def test_paths_are_relative_to_the_config_file(tmp_path):
         ("size: [10, 10]\n", "size: width and height must be between 32 and 8192"),
         ("size: [100000, 100]\n", "size: width and height must be between"),
         ("frames: many\n", "frames: input should be a valid integer"),
-        ("fps: -3\n", "fps: input should be greater than 0"),
+        ("fps: -3\n", "fps: input should be greater than or equal to 1"),
         ("motion:\n  rotate: '0:(0), 10:('\n", "motion.rotate: cannot read schedule"),
         ("motion:\n  zoom: {0: 1.0, 0s: 1.1}\n", "motion.zoom: two keyframes fall on the same frame"),
         ("frames: 3\nduration: 2s\n", "frames: give frames or duration, not both"),

@@ -3,7 +3,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from zoomdream.motion import affine, chain, per_frame, relative, sharpen, warp
+from zoomdream.motion import affine, chain, per_frame, relative, resampling_blur, sharpen, warp
 
 
 def theta(zoom=1.0, rotate=0.0, pan_x=0.0, pan_y=0.0, cx=0.5, cy=0.5, size=(64, 64)):
@@ -90,3 +90,19 @@ def test_relative_move_lands_on_the_later_frame():
     path = chain([theta(zoom=1.1, pan_y=2) for _ in range(3)])
     assert torch.allclose(relative(path[2], path[2]), torch.eye(2, 3, dtype=torch.float64).unsqueeze(0), atol=1e-12)
     assert torch.allclose(relative(path[1], path[2]), torch.linalg.inv(torch.cat([path[0][0], torch.tensor([[0, 0, 1.0]], dtype=torch.float64)]))[:2].unsqueeze(0), atol=1e-9)
+
+
+def test_sharpening_only_where_resampling_blurred():
+    x = image()
+    shifted = warp(x, theta(pan_x=3, pan_y=-2), torch.tensor([1.0]))
+    assert torch.allclose(shifted[..., 0:60, 3:], x[..., 2:62, :-3], atol=1e-5), "a whole-pixel move stays unsharpened"
+    half = warp(x, theta(pan_x=0.5), torch.tensor([1.0]))
+    plain = warp(x, theta(pan_x=0.5))
+    assert (half[..., 8:-8, 8:-8] - plain[..., 8:-8, 8:-8]).abs().mean() > 0.02
+
+
+def test_resampling_blur_is_zero_on_pixels_and_one_halfway():
+    grid = F.affine_grid(theta(pan_x=0.5), [1, 3, 64, 64], align_corners=False)
+    blur = resampling_blur(grid, (64, 64))
+    assert torch.allclose(blur[:, 0], torch.ones_like(blur[:, 0]), atol=1e-4)
+    assert torch.allclose(blur[:, 1], torch.zeros_like(blur[:, 1]), atol=1e-4)

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from typing_extensions import Annotated
 
-from .schedule import Schedule, ScheduleError, ScheduleSpec, parse_keyframes
+from .schedule import Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 MAX_SIDE = 8192
@@ -71,7 +71,10 @@ def Sched(
             if le is not None and v > le:
                 raise ValueError(f"must be ≤ {le:g} (got {v:g})")
         if isinstance(value, dict):
-            return {_frame_key(k): v for k, v in value.items()}
+            normal = {_frame_key(k): v for k, v in value.items()}
+            if len(normal) != len(value):
+                raise ValueError("two keyframes fall on the same frame")
+            return normal
         return value
 
     bounds = {k: v for k, v in {"minimum": ge, "exclusiveMinimum": gt, "maximum": le}.items() if v is not None}
@@ -100,7 +103,7 @@ class Noise(Section):
 
 class Start(Section):
     noise: Optional[Noise] = Field(None, description="start from seeded noise (the default)")
-    image: Optional[str] = Field(None, description="start from this image file (JPEG, PNG, WebP)")
+    image: Optional[str] = Field(None, min_length=1, description="start from this image file (JPEG, PNG, WebP)")
     fit: Literal["cover", "contain", "stretch"] = Field("cover", description="how the image fills `size`")
 
     @model_validator(mode="after")
@@ -114,7 +117,7 @@ class Start(Section):
 
 class Model(Section):
     name: str = Field("inception_v3_tf", description="bundled model or a torchvision classification model")
-    weights: Optional[str] = Field(None, description="a .pth state dict for the model (torch.load, weights_only)")
+    weights: Optional[str] = Field(None, min_length=1, description="a .pth state dict for the model (torch.load, weights_only)")
 
 
 class Term(Section):
@@ -162,7 +165,7 @@ class Motion(Section):
 
 class Color(Section):
     match: str = Field(
-        "first_frame", description="colour reference: none, first_frame, or an image path"
+        "first_frame", min_length=1, description="colour reference: none, first_frame, or an image path"
     )
     strength: Sched(ge=0, le=1) = Field(0.5, description="how far each frame is pulled to the reference")  # type: ignore[valid-type]
 
@@ -178,7 +181,7 @@ class Frames(Section):
 
 
 class Output(Section):
-    dir: Optional[str] = Field(None, description="output folder (default: renders/<name>)")
+    dir: Optional[str] = Field(None, min_length=1, description="output folder (default: renders/<name>)")
     video: Optional[Video] = Field(default_factory=Video, description="MP4 settings; null to skip")
     frames: Optional[Frames] = Field(None, description="image sequence settings; null to skip")
     overwrite: bool = Field(False, description="replace an existing render of the same name")
@@ -199,7 +202,7 @@ class Config(Section):
     size: tuple[int, int] = Field((960, 540), description="width, height in pixels")
     frames: Optional[int] = Field(None, ge=1, le=MAX_FRAMES, description="frame count (default 120)")
     duration: Optional[Union[float, str]] = Field(None, description="length instead of frames: seconds or '10s'")
-    fps: float = Field(30.0, gt=0, le=240, description="frames per second of the video")
+    fps: float = Field(30.0, ge=1, le=240, description="frames per second of the video")
     device: str = Field(
         "auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$", description="auto, cpu, cuda, cuda:N or mps"
     )
@@ -229,10 +232,10 @@ class Config(Section):
     def _duration_seconds(cls, value: float | str | None) -> float | None:
         if value is None:
             return None
-        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value))
+        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
         seconds = float(match.group(1)) if match else math.nan
-        if not (seconds > 0 and math.isfinite(seconds)):
-            raise ValueError(f"must be a positive length like 10 or '10s' (got {value!r})")
+        if not 0 < seconds <= MAX_FRAMES:
+            raise ValueError(f"must be a positive length like 10 or '10s' (got {shown(value)})")
         return seconds
 
     @model_validator(mode="after")
@@ -333,11 +336,17 @@ def _parse_yaml(text: str, origin: str) -> Any:
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise ConfigError(f"{origin}{where}: cannot parse YAML ({problem}); check indentation and quotes") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: cannot parse YAML (nested too deeply)") from None
+    except ValueError as error:  # e.g. an integer with thousands of digits
+        raise ConfigError(f"{origin}: cannot parse YAML ({shown(str(error))})") from None
 
 
 def read_config_file(path: str | Path) -> dict:
     """The raw mapping in a YAML file, with one-line errors for every way reading can fail."""
     path = Path(path)
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise ConfigError(f"{path}: is not a regular file; give a .yaml file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -346,6 +355,8 @@ def read_config_file(path: str | Path) -> dict:
         raise ConfigError(f"{path}: is a folder, give a .yaml file") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    if not path.is_file():
+        raise ConfigError(f"{path}: is not a regular file; give a .yaml file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -427,8 +438,7 @@ def _format_error(error: dict) -> str:
     message = re.sub(r"^(Value error|Assertion failed), ", "", message)
     message = message[:1].lower() + message[1:]
     if error["type"] not in ("value_error", "missing") and "(got" not in message:
-        shown = repr(error.get("input"))
-        message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+        message += f" (got {shown(error.get('input'))})"
     if not path or message.startswith(f"{path}.") or message.startswith(f"{path}:"):
         return message.replace("\n", " ")
     return f"{path}: {message}".replace("\n", " ")
@@ -438,6 +448,8 @@ def validate(raw: dict, origin: str = "config") -> Config:
     """Validate a raw mapping; the first problem becomes a one-line ConfigError."""
     try:
         config = Config.model_validate(raw)
+    except RecursionError:
+        raise ConfigError(f"{origin}: settings are nested too deeply") from None
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         raise ConfigError(_format_error(first)) from None

@@ -55,10 +55,26 @@ def is_identity(theta: torch.Tensor) -> torch.Tensor:
     return (theta == eye).flatten(1).all(1)
 
 
-def sharpen(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
-    """Unsharp mask, per lane; counters the softening that hundreds of resamplings add up to."""
-    detail = x - gaussian_blur(x, kernel_size=[5, 5], sigma=[1.0, 1.0])
+def sharpen(x: torch.Tensor, amount: torch.Tensor, blur: torch.Tensor | None = None) -> torch.Tensor:
+    """Unsharp mask per lane, along each axis by how much that axis was blurred (``blur``: (B, 2, H, W)).
+
+    Bilinear resampling at a sub-pixel phase f blurs by f(1 - f): nothing where the samples land
+    on pixels (along the rows and columns through a zoom's fixed point), most at half a pixel.
+    Sharpening everything alike would over-sharpen those lines into a visible cross.
+    """
+    weight = torch.ones_like(x[:, :2]) if blur is None else blur
+    across = x - gaussian_blur(x, kernel_size=[5, 1], sigma=[1.0, 1.0])
+    down = x - gaussian_blur(x, kernel_size=[1, 5], sigma=[1.0, 1.0])
+    detail = weight[:, :1] * across + weight[:, 1:] * down
     return (x + amount.view(-1, 1, 1, 1).to(x.dtype) * detail).clamp(0, 1)
+
+
+def resampling_blur(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Per pixel and axis, 4 f (1 - f) for the sub-pixel phase f of its sample: 0 on a pixel, 1 halfway."""
+    width, height = size
+    scale = torch.tensor([width / 2, height / 2], dtype=grid.dtype, device=grid.device)
+    phase = torch.frac((grid + 1) * scale - 0.5).abs()
+    return (4 * phase * (1 - phase)).permute(0, 3, 1, 2)
 
 
 def warp(x: torch.Tensor, theta: torch.Tensor, sharpness: torch.Tensor | None = None) -> torch.Tensor:
@@ -69,7 +85,7 @@ def warp(x: torch.Tensor, theta: torch.Tensor, sharpness: torch.Tensor | None = 
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     moved = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     if sharpness is not None:
-        moved = sharpen(moved, sharpness)
+        moved = sharpen(moved, sharpness, resampling_blur(grid, (x.shape[-1], x.shape[-2])))
     return torch.where(still.view(-1, 1, 1, 1), x, moved)
 
 
@@ -95,3 +111,4 @@ def chain(thetas: list[torch.Tensor]) -> list[torch.Tensor]:
 def relative(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
     """Sampling matrix from the frame reached by ``start`` into the frame reached by ``end``."""
     return (torch.linalg.inv(_square(end)) @ _square(start))[:, :2]
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from dataclasses import dataclass
 from typing import Union
 
@@ -20,6 +21,15 @@ INTERPOLATIONS = ("linear", "cubic", "ease")
 
 _KEY = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s?)\s*$")
 _PAIR = re.compile(r"\s*([^:,]+?)\s*:\s*\(\s*([^()]*?)\s*\)\s*(?:,|$)")
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 2, 40, 40, 40
+
+
+def shown(value: object) -> str:
+    """A bounded repr: an aliased YAML bomb must not be expanded just to print an error."""
+    return _SHORT.repr(value)
 
 
 class ScheduleError(ValueError):
@@ -40,26 +50,29 @@ class Keyframe:
 
 def _parse_key(key: object) -> tuple[float, bool]:
     if isinstance(key, bool):
-        raise ScheduleError(f"keyframe {key!r} is not a frame number or a time like '2.5s'")
+        raise ScheduleError(f"keyframe {shown(key)} is not a frame number or a time like '2.5s'")
     if isinstance(key, (int, float)):
-        if not math.isfinite(key) or key < 0:
-            raise ScheduleError(f"keyframe {key!r} must be a frame number ≥ 0")
-        return float(key), False
+        number = _parse_value(key)
+        if number < 0:
+            raise ScheduleError(f"keyframe {shown(key)} must be a frame number ≥ 0")
+        return number, False
     match = _KEY.match(str(key))
     if not match:
-        raise ScheduleError(f"keyframe {key!r} is not a frame number or a time like '2.5s'")
+        raise ScheduleError(f"keyframe {shown(key)} is not a frame number or a time like '2.5s'")
     return float(match.group(1)), bool(match.group(2))
 
 
 def _parse_value(value: object) -> float:
     if isinstance(value, bool):
-        raise ScheduleError(f"value {value!r} is not a number")
+        raise ScheduleError(f"value {shown(value)} is not a number")
     try:
         number = float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        raise ScheduleError(f"value {shown(value)} is too large") from None
     except (TypeError, ValueError):
-        raise ScheduleError(f"value {value!r} is not a number") from None
+        raise ScheduleError(f"value {shown(value)} is not a number") from None
     if not math.isfinite(number):
-        raise ScheduleError(f"value {value!r} is not a finite number")
+        raise ScheduleError(f"value {shown(value)} is not a finite number")
     return number
 
 
@@ -74,7 +87,7 @@ def _parse_string(text: str) -> list[tuple[object, object]]:
         position = match.end()
     if not pairs or position != len(stripped):
         raise ScheduleError(
-            f"cannot read schedule {text!r}: write keyframes as \"0:(1.02), 120:(1.05)\""
+            f"cannot read schedule {shown(text)}: write keyframes as \"0:(1.02), 120:(1.05)\""
         )
     return pairs
 
@@ -82,7 +95,7 @@ def _parse_string(text: str) -> list[tuple[object, object]]:
 def parse_keyframes(spec: ScheduleSpec) -> tuple[Keyframe, ...]:
     """Read any accepted spelling into sorted keyframes, rejecting duplicates."""
     if isinstance(spec, bool):
-        raise ScheduleError(f"{spec!r} is not a number or a schedule")
+        raise ScheduleError(f"{shown(spec)} is not a number or a schedule")
     if isinstance(spec, (int, float)):
         return (Keyframe(0.0, False, _parse_value(spec)),)
     if isinstance(spec, str):
@@ -93,7 +106,7 @@ def parse_keyframes(spec: ScheduleSpec) -> tuple[Keyframe, ...]:
     elif isinstance(spec, dict):
         items = list(spec.items())
     else:
-        raise ScheduleError(f"{spec!r} is not a number, a {{frame: value}} mapping or a keyframe string")
+        raise ScheduleError(f"{shown(spec)} is not a number, a {{frame: value}} mapping or a keyframe string")
     if not items:
         raise ScheduleError("a schedule needs at least one keyframe")
     keys = [Keyframe(*_parse_key(k), _parse_value(v)) for k, v in items]

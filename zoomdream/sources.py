@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,9 @@ def noise(
     return (0.5 + scale * offset).clamp_(0.0, 1.0)
 
 
+MAX_PIXELS = 8192 * 8192  # the largest frame; larger files are refused before decoding, not after
+
+
 def _read_rgb(path: Path) -> np.ndarray:
     """Decode to float32 (H, W, 3) in [0, 1], upright, with every Pillow failure as one SourceError."""
     if not path.exists():
@@ -68,8 +72,16 @@ def _read_rgb(path: Path) -> np.ndarray:
     if path.stat().st_size == 0:
         raise SourceError(f"{path}: is an empty file (0 bytes); give a JPEG, PNG or WebP image")
     try:
-        with Image.open(path) as img:
-            return _to_rgb(ImageOps.exif_transpose(img))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size check below decides
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise SourceError(
+                        f"{path}: {img.width}x{img.height} is too large (over {MAX_PIXELS // 10**6} megapixels); downscale it"
+                    )
+                return _to_rgb(ImageOps.exif_transpose(img))
+    except SourceError:
+        raise
     except Image.DecompressionBombError as err:
         raise SourceError(f"{path}: too large, refused as a decompression bomb ({err}); downscale it") from err
     except Exception as err:  # Pillow raises many exception types on corrupt or foreign files
