@@ -80,3 +80,18 @@ def test_tiled_gradient_matches_untiled_away_from_seams():
     whole = gradient(x, net, objective, tile=512)
     tiled = gradient(x, net, objective, tile=64)
     assert torch.allclose(whole[..., 8:56, 8:56], tiled[..., 8:56, 8:56] / 4, rtol=1e-4, atol=1e-9)
+
+
+def test_small_budget_gives_the_same_gradient_in_several_batches():
+    net, x = TinyNet(), frames(2, 128, 96)
+    objectives = [activation("a"), activation("b", [0, 1])]
+    whole = gradient(x, net, objectives, tile=64)
+    pieces = gradient(x, net, objectives, tile=64, budget=64 * 48 * 3)
+    assert torch.allclose(whole, pieces, rtol=1e-4, atol=1e-8)
+
+
+def test_each_lane_gets_its_own_objective():
+    net, x = TinyNet(), frames(2)
+    mixed = gradient(x, net, [activation("a"), activation("b")], tile=512)
+    assert torch.allclose(mixed[0], gradient(x[:1], net, activation("a"), tile=512)[0], rtol=1e-4, atol=1e-8)
+    assert torch.allclose(mixed[1], gradient(x[1:], net, activation("b"), tile=512)[0], rtol=1e-4, atol=1e-8)

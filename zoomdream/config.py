@@ -209,6 +209,7 @@ class Config(Section):
     precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(
         "auto", description="auto: fp16 on CUDA, fp32 elsewhere"
     )
+    compile: bool = Field(False, description="torch.compile the network: faster frames after a slow start (CUDA)")
     start: Start = Field(default_factory=Start, description="where the first frame comes from")
     model: Model = Field(default_factory=Model, description="the network that dreams")
     dream: Dream = Field(default_factory=Dream, description="gradient ascent settings")

@@ -38,20 +38,6 @@ class Objective:
     __rmul__ = __mul__
 
 
-def per_lane(objectives: Sequence[Objective]) -> Objective:
-    """Each lane's own objective on its own rows of the batch (a lane's tiles follow each other)."""
-
-    def fn(activations: Activations) -> torch.Tensor:
-        rows = next(iter(activations.values())).shape[0] // len(objectives)
-        parts = [
-            objective({k: v[i * rows : (i + 1) * rows] for k, v in activations.items()})
-            for i, objective in enumerate(objectives)
-        ]
-        return torch.cat(parts)
-
-    return Objective(fn, [layer for objective in objectives for layer in objective.layers])
-
-
 def activation(layer: str, channels: Sequence[int] | None = None) -> Objective:
     """Mean squared activation of a layer (optionally some channels): the classic L2 dream."""
     index = list(channels) if channels else None
@@ -105,25 +91,49 @@ def to_tiles(x: torch.Tensor, tile: int) -> torch.Tensor:
     return x.reshape(b * rows * cols, c, th, tw)
 
 
+MAX_BATCH_PIXELS = 4 * 2**20  # pixels per forward pass: bounds activation memory on 4K frames
+
+
 def gradient(
     x: torch.Tensor,
     net: Callable[[torch.Tensor], Activations],
-    objective: Objective,
+    objective: Objective | Sequence[Objective],
     tile: int,
     loss_scale: float = 1.0,
+    budget: int = MAX_BATCH_PIXELS,
 ) -> torch.Tensor:
-    """d objective / d image, computed tile by tile in one batch; parameters get no gradient."""
+    """d objective / d image; parameters get no gradient.
+
+    The frame's tiles go through the network in as few batches as ``budget`` pixels allow
+    (one, unless the frame is huge). ``objective`` may be one per lane: each scores the tiles
+    of its own lane, which follow each other in the batch.
+    """
+    objectives = [objective] if isinstance(objective, Objective) else list(objective)
     with torch.enable_grad():
         leaf = x.detach().requires_grad_(True)
-        loss = objective(net(to_tiles(leaf, tile))).sum() * loss_scale
-        (grad,) = torch.autograd.grad(loss, leaf)
+        tiles = to_tiles(leaf, tile)
+        per_lane = tiles.shape[0] // x.shape[0]
+        step = max(1, budget // (tiles.shape[-2] * tiles.shape[-1]))
+        grads = []
+        for first in range(0, tiles.shape[0], step):
+            rows = tiles[first : first + step].detach().requires_grad_(True)
+            acts = net(rows)
+            loss = rows.new_zeros(())
+            for lane in range(first // per_lane, (first + rows.shape[0] - 1) // per_lane + 1):
+                lo, hi = max(lane * per_lane, first) - first, min((lane + 1) * per_lane, first + rows.shape[0]) - first
+                score = objectives[min(lane, len(objectives) - 1)]
+                loss = loss + score({k: v[lo:hi] for k, v in acts.items()}).sum()
+            grads.append(torch.autograd.grad(loss * loss_scale, rows)[0])
+        grad = torch.cat(grads)
+        if tiles is not leaf:
+            (grad,) = torch.autograd.grad(tiles, leaf, grad)
     return grad
 
 
 def ascent_step(
     x: torch.Tensor,
     net: Callable[[torch.Tensor], Activations],
-    objective: Objective,
+    objective: Objective | Sequence[Objective],
     settings: Settings,
     generator: torch.Generator,
     loss_scale: float = 1.0,
@@ -139,7 +149,7 @@ def ascent_step(
 def dream(
     x: torch.Tensor,
     net: Callable[[torch.Tensor], Activations],
-    objective: Objective,
+    objective: Objective | Sequence[Objective],
     settings: Settings,
     generator: torch.Generator,
     min_side: int = 64,

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from . import checkpoint, color, models, motion, sinks, sources
 from .config import Config, ConfigError, Term, load_config
-from .dream import Objective, activation, dream, per_lane
+from .dream import Objective, activation, dream
 from .interrupt import StopRequests
 from .outputs import OutputError, RenderResult, clear_earlier, open_sinks, prepare_folder, write_records
 from .plan import FramePlan, Planner
@@ -99,10 +99,18 @@ class Renderer:
         self.generator = torch.Generator().manual_seed(config.seed)
         layers = list(dict.fromkeys(t.layer for lane in self.lanes for t in lane.dream.objective or []))
         dreams = self.planners[0].dreams_at_all(config.frame_count)
-        self.net = models.load_feature_net(config.model.name, layers, config.model.weights, self.device) if dreams else None
+        self.net = self._network(layers) if dreams else None
         self.matched = torch.tensor([lane.color.match != "none" for lane in self.lanes], device=self.device)
         self.images = [self._reference_image(lane) for lane in self.lanes]
         self.reference: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _network(self, layers: list[str]) -> Any:
+        """The cut network, laid out for the device: channels_last and cuDNN autotuning on CUDA."""
+        net = models.load_feature_net(self.config.model.name, layers, self.config.model.weights, self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            net = net.to(memory_format=torch.channels_last)
+        return torch.compile(net, dynamic=False) if self.config.compile else net
 
     @property
     def every(self) -> int:
@@ -167,10 +175,9 @@ class Renderer:
 
     def _dream(self, x: torch.Tensor, plans: list[FramePlan]) -> torch.Tensor:
         objectives = [build_objective(lane, plan) for lane, plan in zip(self.lanes, plans)]
-        objective = objectives[0] if len(objectives) == 1 else per_lane(objectives)
         scale = 1024.0 if self.dtype == torch.float16 else 1.0
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
-            return dream(x, self.net, objective, plans[0].settings, self.generator, loss_scale=scale)
+            return dream(x, self.net, objectives, plans[0].settings, self.generator, loss_scale=scale)
 
     def state(self, x: torch.Tensor, next_frame: int) -> dict[str, Any]:
         """Everything frame ``next_frame`` depends on, on the CPU at full precision."""
