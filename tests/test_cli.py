@@ -83,3 +83,9 @@ def test_layers_lists_names_and_channels(cli):
 def test_layers_unknown_model(cli):
     code, _, err = cli("layers", "inceptoin_v3_tf")
     assert code == 2 and "inception_v3_tf" in err
+
+
+def test_progress_bar_shows_rate_and_eta(cli, tiny_config):
+    code, out, err = cli("render", tiny_config)
+    assert code == 0 and "3/3" in err and "frame/s" in err or "s/frame" in err
+    assert "wrote" in out and "tiny.mp4" in out

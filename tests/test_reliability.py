@@ -95,7 +95,8 @@ def test_resume_without_checkpoint(cli, recipe):
     assert code == 2 and "nothing to resume" in err
 
 
-def test_full_disk_keeps_frames_and_checkpoint_then_resumes(cli, recipe, monkeypatch):
+@pytest.mark.parametrize("code, cause", [(errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system")])
+def test_write_failure_keeps_frames_and_checkpoint_then_resumes(cli, recipe, monkeypatch, code, cause):
     whole_cfg, whole = recipe("whole")
     assert cli("render", whole_cfg, "--quiet")[0] == 0
     cfg, folder = recipe("full")
@@ -103,13 +104,13 @@ def test_full_disk_keeps_frames_and_checkpoint_then_resumes(cli, recipe, monkeyp
 
     def write(self, index, frame):
         if index == 5:
-            raise OSError(errno.ENOSPC, "No space left on device", str(self.folder / f"{index:06d}.png"))
+            raise OSError(code, cause, str(self.folder / f"{index:06d}.png"))
         original(self, index, frame)
 
     monkeypatch.setattr(sinks.FrameSink, "write", write)
-    code, _, err = cli("render", cfg, "--quiet")
-    assert code == 2 and err.count("\n") == 1
-    assert "000005.png" in err and "No space left on device" in err
+    exit_code, _, err = cli("render", cfg, "--quiet")
+    assert exit_code == 2 and err.count("\n") == 1
+    assert "000005.png" in err and cause in err
     assert sorted(pngs(folder)) == [f"{i:06d}.png" for i in range(5)]
     assert checkpoint.load(folder)["next_frame"] == 4
     monkeypatch.undo()
