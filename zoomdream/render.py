@@ -105,11 +105,12 @@ class Renderer:
         self.reference: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def _network(self, layers: list[str]) -> Any:
-        """The cut network, laid out for the device: channels_last and cuDNN autotuning on CUDA."""
+        """The cut network, laid out for the device: channels_last (measured faster on CPU and CUDA)."""
         net = models.load_feature_net(self.config.model.name, layers, self.config.model.weights, self.device)
+        if self.device.type in ("cuda", "cpu"):
+            net = net.channels_last()
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-            net = net.to(memory_format=torch.channels_last)
         return torch.compile(net, dynamic=False) if self.config.compile else net
 
     @property
