@@ -108,10 +108,15 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, repeat: int) -> Record
 
 
 @functools.cache
-def feature_net(name: str, layers: tuple[str, ...], device: torch.device) -> tuple[models.FeatureNet, Objective]:
-    """The network cut after its layers and the L2 objective on them; each model is loaded once per run."""
-    objective = functools.reduce(operator.add, map(activation, layers))
-    return models.load_feature_net(name, layers, device=device), objective
+def feature_net(name: str, layers: tuple[str, ...], device: torch.device) -> tuple[Any, Objective]:
+    """The network exactly as a render prepares it, and the L2 objective on its layers.
+
+    Built through Renderer so the CUDA layout, cuDNN autotuning and compile option match a render;
+    loaded once per model and device.
+    """
+    terms = [{"layer": layer} for layer in layers]
+    config = zoomdream.load_config({"model": {"name": name}, "dream": {"objective": terms}, "device": str(device)})
+    return Renderer(config).net, functools.reduce(operator.add, map(activation, layers))
 
 
 def ascent(name: str, layers: tuple[str, ...], size: int, device: torch.device, repeat: int, peaks: Peaks) -> Record:

@@ -28,7 +28,7 @@ class CheckpointError(Exception):
 
 
 def fingerprint(config: Config) -> dict[str, Any]:
-    """The settings a resumed render must share with the one it continues."""
+    """The settings a resumed render must share with the one it continues (the rest may change)."""
     data = config.model_dump(mode="json")
     return {
         "size": data["size"],
@@ -36,6 +36,7 @@ def fingerprint(config: Config) -> dict[str, Any]:
         "model": data["model"],
         "start": data["start"],
         "dream.objective": data["dream"]["objective"],
+        "variants": data["variants"],
     }
 
 
