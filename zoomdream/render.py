@@ -208,9 +208,9 @@ class Interrupted(Exception):
         self.signum, self.done, self.total = signum, done, total
 
 
-def to_host(x: torch.Tensor) -> Any:
-    """(B, 3, H, W) on the device to (B, H, W, 3) float32 on the host, for the writer thread."""
-    return x.permute(0, 2, 3, 1).float().cpu().numpy()
+def to_host(frames: torch.Tensor) -> Any:
+    """(n, B, 3, H, W) on the device to (n, B, H, W, 3) float32 on the host in one transfer."""
+    return frames.permute(0, 1, 3, 4, 2).float().cpu().numpy()
 
 
 def render(
@@ -271,12 +271,13 @@ def _loop(
         ) as bar:
             while t < total and stop.signal is None:
                 if x is None:
-                    x, between = renderer.step(None, 0), []
+                    x = renderer.step(None, 0)
+                    between = x.new_zeros((0, *x.shape))
                 else:
                     after = renderer.step(x, t - 1 + renderer.every)
-                    between, x = list(renderer.tweens(x, after, t - 1)), after
-                for frame in [*between, x][: total - t]:
-                    writer.put(t, to_host(frame))
+                    between, x = renderer.tweens(x, after, t - 1), after
+                for frame in to_host(torch.cat([between, x[None]])[: total - t]):
+                    writer.put(t, frame)
                     t += 1
                     bar.update(1)
                 if t - saved >= every or stop.signal is not None:
