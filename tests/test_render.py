@@ -66,16 +66,11 @@ def test_dreaming_changes_frames_more_than_motion_alone(tiny_config):
 
 def run(renderer, total):
     """The frames a render would write, without the writer (dreamed frames plus the ones between)."""
-    x, out, t = None, [], 0
-    while t < total:
-        if x is None:
-            x, between = renderer.step(None, 0), []
-        else:
-            after = renderer.step(x, t - 1 + renderer.every)
-            between, x = list(renderer.tweens(x, after, t - 1)), after
-        out += [*between, x][: total - t]
-        t = len(out)
-    return torch.cat(out)
+    x, out = None, []
+    while len(out) < total:
+        frames, x = renderer.interval(x, len(out))
+        out += list(frames)
+    return torch.cat(out[:total])
 
 
 def test_dream_every_k_follows_the_same_camera_path(tiny_config):

@@ -174,6 +174,18 @@ class Renderer:
         mix = (torch.arange(1, n + 1, device=x.device, dtype=x.dtype) / (n + 1)).repeat_interleave(lanes)
         return torch.lerp(ahead, behind, mix.view(-1, 1, 1, 1)).view(n, lanes, *x.shape[1:])
 
+    def interval(self, x: torch.Tensor | None, t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Output frames t, t+1, ... up to the next dreamed frame, after the dreamed frame t-1.
+
+        Returns them as (n, B, 3, H, W) with the new dreamed frame last, and that frame. With
+        ``x`` None it is frame 0 alone.
+        """
+        if x is None:
+            x = self.step(None, 0)
+            return x[None], x
+        after = self.step(x, t - 1 + self.every)
+        return torch.cat([self.tweens(x, after, t - 1), after[None]]), after
+
     def _dream(self, x: torch.Tensor, plans: list[FramePlan]) -> torch.Tensor:
         objectives = [build_objective(lane, plan) for lane, plan in zip(self.lanes, plans)]
         scale = 1024.0 if self.dtype == torch.float16 else 1.0
@@ -270,13 +282,8 @@ def _loop(
             total=total, initial=first, unit="frame", disable=quiet, desc=config.name
         ) as bar:
             while t < total and stop.signal is None:
-                if x is None:
-                    x = renderer.step(None, 0)
-                    between = x.new_zeros((0, *x.shape))
-                else:
-                    after = renderer.step(x, t - 1 + renderer.every)
-                    between, x = renderer.tweens(x, after, t - 1), after
-                for frame in to_host(torch.cat([between, x[None]])[: total - t]):
+                frames, x = renderer.interval(x, t)
+                for frame in to_host(frames[: total - t]):
                     writer.put(t, frame)
                     t += 1
                     bar.update(1)
