@@ -6,7 +6,6 @@ from zoomdream.schedule import Schedule, ScheduleError, parse_keyframes
 
 def test_number_is_constant():
     s = Schedule.parse(1.05)
-    assert s.constant
     assert s.at(0, 30) == s.at(1000, 30) == 1.05
 
 

@@ -14,7 +14,7 @@ import json
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,6 @@ class RenderResult:
     @property
     def frames_dir(self) -> Path | None:
         return self.frame_dirs[0] if self.frame_dirs else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self), default=str))
 
 
 def lane_folders(config: Config) -> list[tuple[str, Path]]:

@@ -42,12 +42,12 @@ class Planner:
         self.fps = config.fps
         self.per_second = config.motion.per == "second"
         dream, motion = config.dream, config.motion
-        d = lambda spec: config.schedule(spec, "dream")  # noqa: E731
-        m = lambda spec: config.schedule(spec, "motion")  # noqa: E731
-        self.dream = {name: d(getattr(dream, name)) for name in Settings.__dataclass_fields__}
-        self.motion = {name: m(getattr(motion, name)) for name in ("zoom", "rotate", "pan_x", "pan_y", "sharpen")}
-        self.center = (m(motion.center[0]), m(motion.center[1]))
-        self.weights = [d(term.weight) for term in dream.objective or []]
+        self.dream = {name: config.schedule(getattr(dream, name), "dream") for name in Settings.__dataclass_fields__}
+        self.motion = {
+            name: config.schedule(getattr(motion, name), "motion") for name in ("zoom", "rotate", "pan_x", "pan_y", "sharpen")
+        }
+        self.center = tuple(config.schedule(spec, "motion") for spec in motion.center)
+        self.weights = [config.schedule(term.weight, "dream") for term in dream.objective or []]
         self.color = Schedule.parse(config.color.strength, "linear")
 
     def dreams_at_all(self, frames: int) -> bool:

@@ -128,10 +128,6 @@ class Schedule:
             )
         return cls(parse_keyframes(spec), interpolation)
 
-    @property
-    def constant(self) -> bool:
-        return len({k.value for k in self.keyframes}) == 1
-
     def _points(self, fps: float) -> tuple[np.ndarray, np.ndarray]:
         frames = np.array([k.frame(fps) for k in self.keyframes], dtype=np.float64)
         values = np.array([k.value for k in self.keyframes], dtype=np.float64)
