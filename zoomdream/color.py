@@ -28,5 +28,5 @@ def match(
     mean, std = channel_stats(x)
     gain = (ref_std / std.clamp_min(1e-4)).clamp(1 / MAX_CONTRAST_STEP, MAX_CONTRAST_STEP)
     matched = (x - mean) * gain + ref_mean
-    s = strength.view(-1, 1, 1, 1).to(x.dtype)
+    s = strength.view(-1, 1, 1, 1).to(x)
     return (x + s * (matched - x)).clamp(0, 1)

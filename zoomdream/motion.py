@@ -66,7 +66,7 @@ def sharpen(x: torch.Tensor, amount: torch.Tensor, blur: torch.Tensor | None = N
     across = x - gaussian_blur(x, kernel_size=[5, 1], sigma=[1.0, 1.0])
     down = x - gaussian_blur(x, kernel_size=[1, 5], sigma=[1.0, 1.0])
     detail = weight[:, :1] * across + weight[:, 1:] * down
-    return (x + amount.view(-1, 1, 1, 1).to(x.dtype) * detail).clamp(0, 1)
+    return (x + amount.view(-1, 1, 1, 1).to(x) * detail).clamp(0, 1)
 
 
 def resampling_blur(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -82,11 +82,11 @@ def warp(x: torch.Tensor, theta: torch.Tensor, sharpness: torch.Tensor | None = 
     still = is_identity(theta)
     if bool(still.all()):
         return x
-    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
     moved = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     if sharpness is not None:
         moved = sharpen(moved, sharpness, resampling_blur(grid, (x.shape[-1], x.shape[-2])))
-    return torch.where(still.view(-1, 1, 1, 1), x, moved)
+    return torch.where(still.view(-1, 1, 1, 1).to(x.device), x, moved)
 
 
 

@@ -83,8 +83,10 @@ def start_frame(config: Config) -> torch.Tensor:
     return sources.noise(noise.kind, noise.scale, config.size, torch.Generator().manual_seed(config.seed))
 
 
-def lane_values(values: list[float], device: torch.device) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float64, device=device)
+def lane_values(values: list[float]) -> torch.Tensor:
+    """Per-lane numbers as float64 on the CPU: camera matrices are composed there (MPS has no
+    float64) and the ops that use them move them to the frame's device and dtype."""
+    return torch.tensor(values, dtype=torch.float64)
 
 
 class Renderer:
@@ -100,7 +102,7 @@ class Renderer:
         layers = list(dict.fromkeys(t.layer for lane in self.lanes for t in lane.dream.objective or []))
         dreams = self.planners[0].dreams_at_all(config.frame_count)
         self.net = self._network(layers) if dreams else None
-        self.matched = torch.tensor([lane.color.match != "none" for lane in self.lanes], device=self.device)
+        self.matched = lane_values([lane.color.match != "none" for lane in self.lanes])
         self.images = [self._reference_image(lane) for lane in self.lanes]
         self.reference: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -126,7 +128,7 @@ class Renderer:
         """Every lane's move into frame t, (B, 2, 3)."""
         moves = [planner.at(t).move for planner in self.planners]
         columns = zip(*[(m.zoom, m.rotate, m.pan_x, m.pan_y, m.center_x, m.center_y) for m in moves])
-        return motion.affine(*[lane_values(list(c), self.device) for c in columns], size=self.config.size)
+        return motion.affine(*[lane_values(list(c)) for c in columns], size=self.config.size)
 
     def path(self, t: int) -> list[torch.Tensor]:
         """Sampling matrices from frames t+1 .. t+every back to the dreamed frame t."""
@@ -138,7 +140,7 @@ class Renderer:
         if x is None:
             x = torch.cat([start_frame(lane) for lane in self.lanes]).to(self.device)
         else:
-            sharpness = lane_values([p.move.sharpen for p in plans], self.device)
+            sharpness = lane_values([p.move.sharpen for p in plans])
             x = motion.warp(x, self.path(t - self.every)[-1], sharpness)
         if self.net is not None and plans[0].settings.steps > 0:
             x = self._dream(x, plans)
@@ -154,7 +156,7 @@ class Renderer:
             first = color.channel_stats(x)
             images = [image or (first[0][i : i + 1], first[1][i : i + 1]) for i, image in enumerate(self.images)]
             self.reference = (torch.cat([m for m, _ in images]), torch.cat([s for _, s in images]))
-        strength = lane_values([p.color_strength for p in plans], self.device) * self.matched
+        strength = lane_values([p.color_strength for p in plans]) * self.matched
         return color.match(x, self.reference, strength)
 
     def tweens(self, x: torch.Tensor, after: torch.Tensor, t: int) -> torch.Tensor:
