@@ -257,7 +257,7 @@ def frame_loop(renderer: Renderer, count: int) -> Iterator[np.ndarray]:
     x, t = None, 0
     while t < count:
         frames, x = renderer.interval(x, t)
-        for frame in to_host(frames[: count - t]):
+        for frame in to_host(frames[: count - t], exact=True):
             yield frame
             t += 1
 
@@ -500,7 +500,7 @@ def still_strength(device: torch.device) -> Record:
     seconds = now(device) - start
     height, width = still.shape[-2:]
     total = steps * len(octave_sizes(height, width, octaves, settings.octave_scale, MIN_SIDE))
-    value = strength_of(renderer.net, objective, [to_host(still[None])[0]], device)
+    value = strength_of(renderer.net, objective, [to_host(still[None], exact=True)[0]], device)
     return {"strength": value, "steps_per_frame": total, "seconds": seconds}
 
 

@@ -222,9 +222,16 @@ class Interrupted(Exception):
         self.signum, self.done, self.total = signum, done, total
 
 
-def to_host(frames: torch.Tensor) -> Any:
-    """(n, B, 3, H, W) on the device to (n, B, H, W, 3) float32 on the host in one transfer."""
-    return frames.permute(0, 1, 3, 4, 2).float().cpu().numpy()
+def to_host(frames: torch.Tensor, exact: bool) -> Any:
+    """(n, B, 3, H, W) on the device to (n, B, H, W, 3) on the host in one transfer.
+
+    Quantized to uint8 on the device (a quarter of the bytes) unless an output needs more
+    than 8 bits (``exact``), in which case float32 goes and the sink quantizes.
+    """
+    frames = frames.permute(0, 1, 3, 4, 2)
+    if exact:
+        return frames.float().cpu().numpy()
+    return frames.clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
 
 
 def render(
@@ -277,6 +284,7 @@ def _loop(
         checkpoint.save(folder, state)
 
     writer = sinks.WriterThread(opened)
+    exact = config.output.frames is not None and config.output.frames.bit_depth > 8
     began = time.perf_counter()
     t, saved = first, first
     try:
@@ -285,7 +293,7 @@ def _loop(
         ) as bar:
             while t < total and stop.signal is None:
                 frames, x = renderer.interval(x, t)
-                for frame in to_host(frames[: total - t]):
+                for frame in to_host(frames[: total - t], exact):
                     writer.put(t, frame)
                     t += 1
                     bar.update(1)

@@ -43,7 +43,12 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 
 def quantize(frame: np.ndarray, bit_depth: int) -> np.ndarray:
-    """Float [0, 1] to uint8 or uint16, rounding to nearest so mid-tones do not drift darker."""
+    """Float [0, 1] to uint8 or uint16, rounding to nearest so mid-tones do not drift darker.
+
+    A uint8 frame for an 8-bit output was already quantized (on the device) and passes through.
+    """
+    if frame.dtype == np.uint8 and bit_depth == 8:
+        return frame
     top = (1 << bit_depth) - 1
     dtype = np.uint8 if bit_depth == 8 else np.uint16
     return np.rint(np.clip(frame, 0.0, 1.0) * top).astype(dtype)
