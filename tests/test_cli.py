@@ -89,3 +89,9 @@ def test_progress_bar_shows_rate_and_eta(cli, tiny_config):
     code, out, err = cli("render", tiny_config)
     assert code == 0 and "3/3" in err and "frame/s" in err or "s/frame" in err
     assert "wrote" in out and "tiny.mp4" in out
+
+
+def test_channel_past_the_layer_width(cli, tiny_config):
+    code, _, err = cli("render", tiny_config, "--quiet", "--set", "dream.objective=[{layer: _blocks.10, channels: [5, 500]}]")
+    assert code == 2 and err.count("\n") == 1
+    assert "dream.objective.0.channels: _blocks.10 has channels 0 to 111, not 500" in err

@@ -109,11 +109,25 @@ class Renderer:
     def _network(self, layers: list[str]) -> Any:
         """The cut network, laid out for the device: channels_last (measured faster on CPU and CUDA)."""
         net = models.load_feature_net(self.config.model.name, layers, self.config.model.weights, self.device)
+        self._check_channels(net)
         if self.device.type in ("cuda", "cpu"):
             net = net.channels_last()
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         return torch.compile(net, dynamic=False) if self.config.compile else net
+
+    def _check_channels(self, net: Any) -> None:
+        """Channel numbers past a layer's width are a config mistake; say so before rendering."""
+        with torch.no_grad():
+            widths = {name: act.shape[1] for name, act in net(torch.zeros(1, 3, 96, 96, device=self.device)).items()}
+        for lane in self.lanes:
+            for i, term in enumerate(lane.dream.objective or []):
+                too_big = [c for c in term.channels or [] if c >= widths[term.layer]]
+                if too_big:
+                    raise RenderError(
+                        f"dream.objective.{i}.channels: {term.layer} has channels 0 to {widths[term.layer] - 1}, "
+                        f"not {too_big[0]} (zoomdream layers {lane.model.name} lists the widths)"
+                    )
 
     @property
     def every(self) -> int:
