@@ -356,8 +356,6 @@ def read_config_file(path: str | Path) -> dict:
         raise ConfigError(f"{path}: is a folder, give a .yaml file") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    if not path.is_file():
-        raise ConfigError(f"{path}: is not a regular file; give a .yaml file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -150,10 +150,15 @@ class VideoSink(Sink):
     def _ffmpeg_error(self, err: OSError | None) -> SinkError:
         """The first line ffmpeg logged is the cause; later ones are consequences."""
         self._log.seek(0)
-        lines = [line.strip() for line in self._log.read().decode("utf-8", "replace").splitlines()]
-        cause = next((re.sub(r"^\[[^\]]*\]\s*", "", line) for line in lines if line), None)
+        cause = _ffmpeg_cause(self._log.read())
         cause = cause or (err and err.strerror) or f"ffmpeg exited with code {self._ffmpeg.returncode}"
         return SinkError(f"cannot write {self.path}: ffmpeg: {cause}")
+
+
+def _ffmpeg_cause(log: bytes) -> str | None:
+    """The first line ffmpeg logged, without its [component] tag: later lines are consequences."""
+    lines = (line.strip() for line in log.decode("utf-8", "replace").splitlines())
+    return next((re.sub(r"^\[[^\]]*\]\s*", "", line) for line in lines if line), None)
 
 
 class SegmentedVideo(Sink):
@@ -218,8 +223,7 @@ def join_videos(parts: list[Path], path: Path) -> None:
     listing.unlink(missing_ok=True)
     if done.returncode != 0:
         tmp.unlink(missing_ok=True)
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise SinkError(f"cannot write {path}: ffmpeg: {lines[0] if lines else 'concat failed'}")
+        raise SinkError(f"cannot write {path}: ffmpeg: {_ffmpeg_cause(done.stderr) or 'concat failed'}")
     try:
         os.replace(tmp, path)
     except OSError as err:
