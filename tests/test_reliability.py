@@ -135,15 +135,14 @@ def test_failing_encoder_is_one_line(cli, recipe, monkeypatch):
     assert checkpoint.load(folder)["next_frame"] == 2
 
 
-def test_output_folder_deleted_mid_render(cli, recipe, monkeypatch):
+def test_output_folder_deleted_mid_render(cli, recipe, monkeypatch, tmp_path):
     cfg, folder = recipe()
     original = Renderer.step
 
     def step(self, x, t):
         if t == 3:
-            import shutil
-
-            shutil.rmtree(folder)
+            # Moved away in one step, so the writer thread cannot race a recursive delete.
+            folder.rename(tmp_path / "trash")
         return original(self, x, t)
 
     monkeypatch.setattr(Renderer, "step", step)
