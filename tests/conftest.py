@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from zoomdream.cli import main
 
@@ -32,3 +33,9 @@ def tiny_config(tmp_path):
         f"output: {{dir: {tmp_path / 'out'}, frames: {{bit_depth: 8}}}}\n"
     )
     return path
+
+
+def rendered(renderer, total=None):
+    """The frames a render would write, driven through Renderer.frames(): (n, B, 3, H, W)."""
+    out = [frames for _, frames in renderer.frames()]
+    return torch.cat(out)[:total]

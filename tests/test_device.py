@@ -7,6 +7,8 @@ import zoomdream
 from zoomdream import models
 from zoomdream.render import Renderer, RenderError, autocast_dtype, pick_device
 
+from conftest import rendered
+
 
 def test_precision_choices():
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
@@ -28,7 +30,7 @@ def test_reduced_precision_dream_stays_close_to_fp32(tiny_config):
     full = Renderer(config)
     half = Renderer(config)
     half.dtype = torch.bfloat16  # what autocast_dtype picks on a bf16 GPU, run through CPU autocast
-    a, b = full.step(None, 0), half.step(None, 0)
+    a, b = rendered(full, 1), rendered(half, 1)
     assert torch.isfinite(b).all() and b.dtype == torch.float32
     assert (a - b).abs().mean() < 0.01
 

@@ -44,14 +44,14 @@ def pngs(folder):
 
 def stop_at(monkeypatch, frame, signum=signal.SIGINT):
     """Send a real signal to this process while frame ``frame`` is being made."""
-    original = Renderer.step
+    original = Renderer._dreamed
 
     def step(self, x, t):
         if t == frame:
             os.kill(os.getpid(), signum)
         return original(self, x, t)
 
-    monkeypatch.setattr(Renderer, "step", step)
+    monkeypatch.setattr(Renderer, "_dreamed", step)
 
 
 def test_ctrl_c_checkpoints_and_resume_is_bit_identical(cli, recipe, monkeypatch):
@@ -62,7 +62,7 @@ def test_ctrl_c_checkpoints_and_resume_is_bit_identical(cli, recipe, monkeypatch
     code, _, err = cli("render", cut_cfg, "--quiet")
     assert code == 130 and "stopped at frame 4 of 8" in err and "--resume" in err
     assert frame_count(cut / "cut.mp4") == 4, "the interrupted video is closed and plays"
-    assert checkpoint.load(cut)["next_frame"] == 4
+    assert checkpoint.load(cut).next_frame == 4
     monkeypatch.undo()
     code, _, err = cli("render", cut_cfg, "--quiet", "--resume")
     assert code == 0, err
@@ -75,7 +75,7 @@ def test_sigterm_exits_143(cli, recipe, monkeypatch):
     cfg, folder = recipe()
     stop_at(monkeypatch, 1, signal.SIGTERM)
     code, _, err = cli("render", cfg, "--quiet")
-    assert code == 143 and checkpoint.load(folder)["next_frame"] == 2
+    assert code == 143 and checkpoint.load(folder).next_frame == 2
 
 
 def test_resume_refuses_a_changed_config(cli, recipe, monkeypatch):
@@ -89,10 +89,14 @@ def test_resume_refuses_a_changed_config(cli, recipe, monkeypatch):
     assert code == 2 and "--resume" in err, "an interrupted render is not silently restarted"
 
 
-def test_resume_without_checkpoint(cli, recipe):
-    cfg, _ = recipe()
-    code, _, err = cli("render", cfg, "--quiet", "--resume")
-    assert code == 2 and "nothing to resume" in err
+def test_resume_of_a_render_never_started_renders_it(cli, recipe):
+    whole_cfg, whole = recipe("whole")
+    assert cli("render", whole_cfg, "--quiet")[0] == 0
+    cfg, folder = recipe()
+    assert cli("render", cfg, "--quiet", "--resume")[0] == 0
+    assert pngs(folder) == pngs(whole) and not (folder / "state").exists()
+    code, _, err = cli("render", cfg, "--resume")
+    assert code == 0 and "already finished" in err, "resuming a finished render is not an error"
 
 
 @pytest.mark.parametrize("code, cause", [(errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system")])
@@ -112,7 +116,7 @@ def test_write_failure_keeps_frames_and_checkpoint_then_resumes(cli, recipe, mon
     assert exit_code == 2 and err.count("\n") == 1
     assert "000005.png" in err and cause in err
     assert sorted(pngs(folder)) == [f"{i:06d}.png" for i in range(5)]
-    assert checkpoint.load(folder)["next_frame"] == 4
+    assert checkpoint.load(folder).next_frame == 4
     monkeypatch.undo()
     assert cli("render", cfg, "--quiet", "--resume")[0] == 0
     assert pngs(folder) == pngs(whole)
@@ -132,12 +136,12 @@ def test_failing_encoder_is_one_line(cli, recipe, monkeypatch):
     monkeypatch.setattr(sinks.VideoSink, "write", write)
     code, _, err = cli("render", cfg, "--quiet")
     assert code == 2 and err.count("\n") == 1 and "ffmpeg" in err
-    assert checkpoint.load(folder)["next_frame"] == 2
+    assert checkpoint.load(folder).next_frame == 2
 
 
 def test_output_folder_deleted_mid_render(cli, recipe, monkeypatch, tmp_path):
     cfg, folder = recipe()
-    original = Renderer.step
+    original = Renderer._dreamed
 
     def step(self, x, t):
         if t == 3:
@@ -145,7 +149,7 @@ def test_output_folder_deleted_mid_render(cli, recipe, monkeypatch, tmp_path):
             folder.rename(tmp_path / "trash")
         return original(self, x, t)
 
-    monkeypatch.setattr(Renderer, "step", step)
+    monkeypatch.setattr(Renderer, "_dreamed", step)
     code, _, err = cli("render", cfg, "--quiet")
     assert code == 2 and err.count("\n") == 1 and str(folder) in err
 
@@ -201,7 +205,7 @@ def test_real_process_ctrl_c_twice_and_kill_9(recipe):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err and "--resume" in err
-    saved = checkpoint.load(folder)["next_frame"]
+    saved = checkpoint.load(folder).next_frame
     assert saved >= 3
 
     proc = spawn(cfg, "--resume")
@@ -211,8 +215,8 @@ def test_real_process_ctrl_c_twice_and_kill_9(recipe):
     leftovers = [p for p in folder.rglob("*") if p.is_file() and p.suffix in (".png", ".pt") and p.stat().st_size == 0]
     assert leftovers == []
     state = checkpoint.load(folder)
-    assert state["next_frame"] >= saved
-    proc = spawn(cfg, "--resume", "--set", "frames=30") if state["next_frame"] < 30 else None
+    assert state.next_frame >= saved
+    proc = spawn(cfg, "--resume", "--set", "frames=30") if state.next_frame < 30 else None
     if proc is not None:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err

@@ -12,6 +12,8 @@ import zoomdream
 from zoomdream import models
 from zoomdream.render import Renderer
 
+from conftest import rendered
+
 
 def test_end_to_end_mp4_frames_and_records(tiny_config, tmp_path):
     result = zoomdream.render(tiny_config, quiet=True)
@@ -38,11 +40,7 @@ def test_end_to_end_mp4_frames_and_records(tiny_config, tmp_path):
 
 def test_same_seed_renders_identically(tiny_config):
     config = zoomdream.load_config(tiny_config)
-    a, b = Renderer(config), Renderer(config)
-    xa = xb = None
-    for t in range(3):
-        xa, xb = a.step(xa, t), b.step(xb, t)
-    assert np.array_equal(xa.numpy(), xb.numpy())
+    assert torch.equal(rendered(Renderer(config)), rendered(Renderer(config)))
 
 
 def test_motion_only_preview_loads_no_network(tiny_config, monkeypatch):
@@ -51,37 +49,25 @@ def test_motion_only_preview_loads_no_network(tiny_config, monkeypatch):
 
     monkeypatch.setattr(models, "load_feature_net", refuse)
     config = zoomdream.load_config(tiny_config, ["dream.steps=0", "motion.zoom=1.1"])
-    renderer = Renderer(config)
-    x0 = renderer.step(None, 0)
-    x1 = renderer.step(x0, 1)
-    assert not np.allclose(x0.numpy(), x1.numpy())
+    x0, x1 = rendered(Renderer(config), 2)
+    assert not torch.allclose(x0, x1)
 
 
 def test_dreaming_changes_frames_more_than_motion_alone(tiny_config):
     dreamed = Renderer(zoomdream.load_config(tiny_config, ["dream.steps=3", "color.match=none"]))
     still = Renderer(zoomdream.load_config(tiny_config, ["dream.steps=0", "color.match=none"]))
-    start = still.step(None, 0)
-    assert (dreamed.step(None, 0) - start).abs().mean() > 0.005
-
-
-def run(renderer, total):
-    """The frames a render would write, without the writer (dreamed frames plus the ones between)."""
-    x, out = None, []
-    while len(out) < total:
-        frames, x = renderer.interval(x, len(out))
-        out += list(frames)
-    return torch.cat(out[:total])
+    assert (rendered(dreamed, 1) - rendered(still, 1)).abs().mean() > 0.005
 
 
 def test_dream_every_k_follows_the_same_camera_path(tiny_config):
     photo = Path(__file__).parent.parent / "configs" / "coffee.jpg"
-    path = ["dream.steps=0", "color.match=none", "motion.sharpen=0", "motion.zoom=1.04", "motion.rotate=0:(0), 10:(3)"]
+    path = ["frames=10", "dream.steps=0", "color.match=none", "motion.sharpen=0", "motion.zoom=1.04", "motion.rotate=0:(0), 10:(3)"]
     path.append(f"start.image={photo}")
-    smooth = run(Renderer(zoomdream.load_config(tiny_config, path)), 10)
-    cadenced = run(Renderer(zoomdream.load_config(tiny_config, [*path, "motion.dream_every=4"])), 10)
-    assert cadenced.shape == smooth.shape == (10, 3, 48, 64)
+    smooth = rendered(Renderer(zoomdream.load_config(tiny_config, path)), 10)
+    cadenced = rendered(Renderer(zoomdream.load_config(tiny_config, [*path, "motion.dream_every=4"])), 10)
+    assert cadenced.shape == smooth.shape == (10, 1, 3, 48, 64)
     assert (cadenced - smooth).abs().mean() < 0.025, "only resampling blur differs"
-    steps = (cadenced[1:] - cadenced[:-1]).abs().mean(dim=(1, 2, 3))
+    steps = (cadenced[1:] - cadenced[:-1]).abs().mean(dim=(1, 2, 3, 4))
     assert steps.max() < 2.5 * steps.median(), "no jump at the dreamed frames"
 
 
@@ -89,7 +75,7 @@ def test_dream_every_k_dreams_k_times_less(tiny_config, monkeypatch):
     calls = []
     original = Renderer._dream
     monkeypatch.setattr(Renderer, "_dream", lambda self, x, plan: calls.append(1) or original(self, x, plan))
-    run(Renderer(zoomdream.load_config(tiny_config, ["motion.dream_every=4"])), 9)
+    rendered(Renderer(zoomdream.load_config(tiny_config, ["frames=9", "motion.dream_every=4"])))
     assert len(calls) == 3, "frames 0, 4 and 8 are dreamed"
 
 

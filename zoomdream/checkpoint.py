@@ -1,8 +1,9 @@
 """What a render needs to continue after a crash, and the lock that keeps one writer per folder.
 
-``state/checkpoint.pt`` holds the last frame at full precision, the next frame index, the
-random generator's state, the colour reference and the finished video segments. It is
-written atomically, so whatever instant a render dies at, the last checkpoint is whole.
+``state/checkpoint.pt`` holds a ``Checkpoint``: the last dreamed frame at full precision, the next
+frame index, the random generator's state, the colour coherence state and the finished video
+segments. It is written atomically, so whatever instant a render dies at, the last checkpoint is
+whole; its version number turns a checkpoint from another zoomdream into a clear message.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import io
 import os
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -44,27 +46,46 @@ def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     return [f"{key} was {saved.get(key)!r}, now {value!r}" for key, value in current.items() if saved.get(key) != value]
 
 
+VERSION = 2
+
+
+@dataclass
+class Checkpoint:
+    """Everything frame ``next_frame`` depends on, on the CPU at full precision."""
+
+    next_frame: int
+    frame: torch.Tensor  # the last dreamed frame, (B, 3, H, W)
+    generators: list[torch.Tensor]  # the render's, then each lane's
+    color: dict[str, Any]
+    fingerprint: dict[str, Any]
+    segments: list[list[str]] = field(default_factory=list)  # finished video segments, per lane
+    version: int = VERSION
+
+
 def path(folder: Path) -> Path:
     return Path(folder) / STATE_DIR / FILE
 
 
-def save(folder: Path, state: dict[str, Any]) -> None:
+def save(folder: Path, state: Checkpoint) -> None:
     """Atomically replace the checkpoint; called from the writer thread after the frames it covers."""
     target = path(folder)
     target.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save({f.name: getattr(state, f.name) for f in fields(state)}, buffer)
     write_atomic(target, buffer.getvalue())
 
 
-def load(folder: Path) -> dict[str, Any] | None:
+def load(folder: Path) -> Checkpoint | None:
     target = path(folder)
     if not target.exists():
         return None
     try:
-        return torch.load(target, map_location="cpu", weights_only=True)
-    except Exception as error:  # a checkpoint from another version or a damaged disk
+        data = torch.load(target, map_location="cpu", weights_only=True)
+    except Exception as error:  # a damaged disk, or a file that is not a checkpoint
         raise CheckpointError(f"{target}: cannot read the checkpoint ({type(error).__name__}); start again with --overwrite") from None
+    if not isinstance(data, dict) or data.get("version") != VERSION or set(data) != {f.name for f in fields(Checkpoint)}:
+        raise CheckpointError(f"{target}: the checkpoint is from another zoomdream version; start again with --overwrite")
+    return Checkpoint(**data)
 
 
 class FolderLock:

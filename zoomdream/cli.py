@@ -68,16 +68,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(args: argparse.Namespace, flag: str) -> str:
+    """The render command line the user ran, with ``flag`` in place of --resume/--overwrite."""
+    return " ".join(["zoomdream render", args.config, *(f"--set {o!r}" for o in args.overrides), flag])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
     except (RenderError, *USER_ERRORS) as error:
-        print(f"zoomdream: error: {error}", file=sys.stderr)
+        flag = getattr(error, "flag", None)
+        fix = f": {_command(args, flag)}" if flag and args.command == "render" else ""
+        print(f"zoomdream: error: {error}{fix}", file=sys.stderr)
         return EXIT_USER_ERROR
     except Interrupted as stopped:
-        resume = " ".join(["zoomdream render", args.config, *(f"--set {o!r}" for o in args.overrides), "--resume"])
-        print(f"zoomdream: {stopped}; continue with: {resume}", file=sys.stderr)
+        print(f"zoomdream: {stopped}; continue with: {_command(args, '--resume')}", file=sys.stderr)
         return 128 + stopped.signum
     except KeyboardInterrupt:
         print("zoomdream: stopped at once; the last checkpoint is kept, continue with --resume", file=sys.stderr)

@@ -90,6 +90,12 @@ def _frame_key(key: Any) -> Any:
     return key
 
 
+def _seconds(value: Any) -> float:
+    """10, 2.5, '10s' or '2.5 s' as seconds; NaN when it is not a length of time."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
+    return float(match.group(1)) if match else math.nan
+
+
 class Section(BaseModel):
     """Every section rejects unknown keys, so a typo is an error and not a silent default."""
 
@@ -142,6 +148,9 @@ class Dream(Section):
     tile: Sched(ge=64, le=MAX_SIDE, integer=True) = Field(  # type: ignore[valid-type]
         768, description="frames larger than this are dreamed in tiles of this size, batched"
     )
+    noise: Sched(ge=0, le=1) = Field(  # type: ignore[valid-type]
+        0.0, description="seeded noise (std) added before each dreamed frame, so a long zoom keeps finding new detail"
+    )
     interpolation: Literal["linear", "cubic", "ease"] = Field("linear", description="between keyframes")
 
 
@@ -150,11 +159,17 @@ class Motion(Section):
     rotate: Sched(ge=-360, le=360) = Field(0.0, description="degrees per frame (or per second), counter-clockwise")  # type: ignore[valid-type]
     pan_x: Sched(ge=-4096, le=4096) = Field(0.0, description="pixels per frame (or per second); > 0 moves right")  # type: ignore[valid-type]
     pan_y: Sched(ge=-4096, le=4096) = Field(0.0, description="pixels per frame (or per second); > 0 moves down")  # type: ignore[valid-type]
+    tilt_x: Sched(ge=-45, le=45) = Field(  # type: ignore[valid-type]
+        0.0, description="degrees per frame (or per second) the camera turns up (> 0) or down: perspective"
+    )
+    tilt_y: Sched(ge=-45, le=45) = Field(  # type: ignore[valid-type]
+        0.0, description="degrees per frame (or per second) the camera turns right (> 0) or left: perspective"
+    )
     center: tuple[Sched(ge=0, le=1), Sched(ge=0, le=1)] = Field(  # type: ignore[valid-type]
         (0.5, 0.5), description="zoom and rotation centre, as fractions of width and height"
     )
     per: Literal["frame", "second"] = Field(
-        "frame", description="whether zoom/rotate/pan are rates per frame or per second"
+        "frame", description="whether zoom/rotate/pan/tilt are rates per frame or per second"
     )
     sharpen: Sched(ge=0, le=4) = Field(0.15, description="unsharp-mask amount against resampling blur")  # type: ignore[valid-type]
     dream_every: int = Field(
@@ -185,9 +200,31 @@ class Output(Section):
     video: Optional[Video] = Field(default_factory=Video, description="MP4 settings; null to skip")
     frames: Optional[Frames] = Field(None, description="image sequence settings; null to skip")
     overwrite: bool = Field(False, description="replace an existing render of the same name")
-    checkpoint_every: int = Field(
-        10, ge=1, le=10_000, description="frames between checkpoints for --resume (and between video segments)"
+    checkpoint_every: Union[int, str, list[Union[int, str]]] = Field(
+        "30s",
+        description="checkpoints for --resume every N frames, every '30s' of render time, or [N, '30s'] (whichever is due first)",
     )
+
+    @field_validator("checkpoint_every")
+    @classmethod
+    def _cadence(cls, value: Any) -> Any:
+        items = value if isinstance(value, list) else [value]
+        frames = [v for v in items if isinstance(v, int) and not isinstance(v, bool)]
+        times = [v for v in items if isinstance(v, str)]
+        if not 1 <= len(items) <= 2 or len(frames) > 1 or len(times) > 1 or len(frames) + len(times) != len(items):
+            raise ValueError(f"give a frame count like 10, a time like '30s', or both as [10, '30s'] (got {shown(value)})")
+        if frames and not 1 <= frames[0] <= MAX_FRAMES:
+            raise ValueError(f"frames between checkpoints must be between 1 and {MAX_FRAMES} (got {frames[0]})")
+        if times and not 0 < _seconds(times[0]) <= 86_400:
+            raise ValueError(f"must be a time like '30s', at most a day (got {shown(times[0])})")
+        return value
+
+    def cadence(self) -> tuple[int | None, float | None]:
+        """(frames, seconds) between checkpoints; None where that limit is not set."""
+        items = self.checkpoint_every if isinstance(self.checkpoint_every, list) else [self.checkpoint_every]
+        frames = next((v for v in items if isinstance(v, int)), None)
+        seconds = next((_seconds(v) for v in items if isinstance(v, str)), None)
+        return frames, seconds
 
     @model_validator(mode="after")
     def _writes_something(self) -> "Output":
@@ -233,8 +270,7 @@ class Config(Section):
     def _duration_seconds(cls, value: float | str | None) -> float | None:
         if value is None:
             return None
-        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
-        seconds = float(match.group(1)) if match else math.nan
+        seconds = _seconds(value)
         if not 0 < seconds <= MAX_FRAMES:
             raise ValueError(f"must be a positive length like 10 or '10s' (got {shown(value)})")
         return seconds

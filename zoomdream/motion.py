@@ -1,20 +1,33 @@
-"""The camera: one batched affine warp per frame, on the device.
+"""The camera: homographies end to end, and one sampler that applies a batch of them.
 
-Rates are per frame; ``per_frame`` converts per-second rates so that changing the frame rate
-keeps the motion the same in time. Zooming out samples past the border, which is filled by
-reflection so the frame never shows black edges.
+A move is a homography from output pixels back to where they are sampled in the previous frame,
+in the normalised coordinates of ``grid_sample`` (``align_corners=False``). Moves compose by matrix
+product, so a camera path of k frames is one matrix. Zoom, rotation and pan give an affine move,
+kept as its top two rows (B, 2, 3) and sampled through ``affine_grid``; a tilt makes it projective
+(B, 3, 3) and the sampler divides by the third coordinate. Every function takes either form and
+returns the short one whenever the result is affine. Rates are per frame; ``per_frame`` converts per-second
+rates so that changing the frame rate keeps the motion the same in time.
+
+What the camera reveals past the old frame's border is filled by reflection, softened, and (for
+dreamed frames) given fresh noise, so the dream grows there instead of repeating mirrored stripes.
 """
 
 from __future__ import annotations
+
+import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
 
+# Focal length of the virtual camera that tilts, as a horizontal field of view (Deforum's default).
+FIELD_OF_VIEW = 40.0
 
-def per_frame(zoom: float, rotate: float, pan_x: float, pan_y: float, fps: float) -> tuple[float, float, float, float]:
+
+def per_frame(zoom: float, rotate: float, pan_x: float, pan_y: float, fps: float, *tilts: float) -> tuple[float, ...]:
     """Turn per-second rates into per-frame ones: zoom compounds, so it takes a root, not a division."""
-    return zoom ** (1.0 / fps), rotate / fps, pan_x / fps, pan_y / fps
+    return (zoom ** (1.0 / fps), rotate / fps, pan_x / fps, pan_y / fps, *(angle / fps for angle in tilts))
 
 
 def affine(
@@ -26,10 +39,10 @@ def affine(
     center_y: torch.Tensor,
     size: tuple[int, int],
 ) -> torch.Tensor:
-    """Sampling matrices (B, 2, 3) for ``affine_grid``, one per lane.
+    """Zoom, rotation and pan as affine sampling matrices (B, 2, 3).
 
-    Built in pixel space (so rotation stays round on wide frames) and moved to the
-    normalised coordinates that ``affine_grid`` uses with ``align_corners=False``.
+    Built in pixel space (so rotation stays round on wide frames) and moved to normalised
+    coordinates.
     """
     width, height = size
     angle = torch.deg2rad(rotate.double())
@@ -49,10 +62,81 @@ def affine(
     return torch.cat([a, shift.unsqueeze(-1)], -1)
 
 
+def tilt(
+    tilt_x: torch.Tensor,
+    tilt_y: torch.Tensor,
+    center_x: torch.Tensor,
+    center_y: torch.Tensor,
+    size: tuple[int, int],
+) -> torch.Tensor:
+    """The camera turning about its own centre (B, 3, 3): ``tilt_x`` degrees up, ``tilt_y`` degrees right.
+
+    The homography K R K^-1 of a pinhole camera with its principal point at the motion centre and
+    a ``FIELD_OF_VIEW`` lens; the output pixel's ray, turned back by R, is where it is sampled.
+    """
+    width, height = size
+    focal = (width / 2) / math.tan(math.radians(FIELD_OF_VIEW) / 2)
+    ax, ay = torch.deg2rad(tilt_x.double()), torch.deg2rad(tilt_y.double())
+    one, zero = torch.ones_like(ax), torch.zeros_like(ax)
+    # Looking up (tilt_x > 0) samples rows above; looking right samples columns to the right.
+    pitch = torch.stack([one, zero, zero, zero, ax.cos(), -ax.sin(), zero, ax.sin(), ax.cos()], -1).view(-1, 3, 3)
+    yaw = torch.stack([ay.cos(), zero, ay.sin(), zero, one, zero, -ay.sin(), zero, ay.cos()], -1).view(-1, 3, 3)
+    cx, cy = center_x.double() * width, center_y.double() * height
+    k = torch.stack([one * focal, zero, cx, zero, one * focal, cy, zero, zero, one], -1).view(-1, 3, 3)
+    to_normal = torch.tensor([[2.0 / width, 0, -1], [0, 2.0 / height, -1], [0, 0, 1]], dtype=torch.float64)
+    pixel = k @ yaw @ pitch @ torch.linalg.inv(k)
+    return to_normal @ pixel @ torch.linalg.inv(to_normal)
+
+
+def camera(
+    zoom: torch.Tensor,
+    rotate: torch.Tensor,
+    pan_x: torch.Tensor,
+    pan_y: torch.Tensor,
+    tilt_x: torch.Tensor,
+    tilt_y: torch.Tensor,
+    center_x: torch.Tensor,
+    center_y: torch.Tensor,
+    size: tuple[int, int],
+) -> torch.Tensor:
+    """One frame's move: the tilt first, then zoom, rotation and pan in the tilted view."""
+    moved = affine(zoom, rotate, pan_x, pan_y, center_x, center_y, size)
+    if bool((tilt_x == 0).all() and (tilt_y == 0).all()):
+        return moved
+    return tilt(tilt_x, tilt_y, center_x, center_y, size) @ square(moved)
+
+
+def square(theta: torch.Tensor) -> torch.Tensor:
+    """(B, 2, 3) affine matrices as (B, 3, 3); 3x3 matrices pass through."""
+    if theta.shape[-2] == 3:
+        return theta
+    bottom = torch.tensor([0.0, 0.0, 1.0], dtype=theta.dtype, device=theta.device).expand(theta.shape[0], 1, 3)
+    return torch.cat([theta, bottom], 1)
+
+
+def short(theta: torch.Tensor) -> torch.Tensor:
+    """The (B, 2, 3) form when every lane's matrix is affine (last row exactly 0 0 1)."""
+    if theta.shape[-2] == 3 and bool((theta[:, 2] == torch.tensor([0.0, 0.0, 1.0], dtype=theta.dtype)).all()):
+        return theta[:, :2]
+    return theta
+
+
 def is_identity(theta: torch.Tensor) -> torch.Tensor:
     """Lanes whose matrix does nothing; they skip resampling so a still camera loses no detail."""
-    eye = torch.eye(2, 3, dtype=theta.dtype, device=theta.device)
-    return (theta == eye).flatten(1).all(1)
+    eye = torch.eye(3, dtype=theta.dtype, device=theta.device)
+    return (square(theta) == eye).flatten(1).all(1)
+
+
+def grid(theta: torch.Tensor, shape: list[int]) -> torch.Tensor:
+    """Sampling grid (B, H, W, 2) for a batch of moves: ``affine_grid`` unless some lane is projective."""
+    theta = short(theta)
+    if theta.shape[-2] == 2:
+        return F.affine_grid(theta, shape, align_corners=False)
+    base = F.affine_grid(torch.eye(2, 3, dtype=theta.dtype).expand(shape[0], 2, 3), shape, align_corners=False)
+    points = torch.cat([base, torch.ones_like(base[..., :1])], -1) @ theta.transpose(1, 2).unsqueeze(1)
+    # A point behind the camera cannot be seen; push it far outside so the border fill takes it.
+    depth = points[..., 2:].clamp_min(1e-6)
+    return points[..., :2] / depth
 
 
 def sharpen(x: torch.Tensor, amount: torch.Tensor, blur: torch.Tensor | None = None) -> torch.Tensor:
@@ -77,22 +161,41 @@ def resampling_blur(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return (4 * phase * (1 - phase)).permute(0, 3, 1, 2)
 
 
-def warp(x: torch.Tensor, theta: torch.Tensor, sharpness: torch.Tensor | None = None) -> torch.Tensor:
-    """Move every lane of ``x`` (B, 3, H, W) by its matrix; still lanes come back untouched."""
+def revealed(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(B, 1, H, W) in [0, 1]: how far past the old frame's edge each sample lies, ramped over 8 pixels."""
+    width, height = size
+    scale = torch.tensor([width / 2, height / 2], dtype=grid.dtype, device=grid.device)
+    outside = ((grid.abs() - 1).clamp_min(0) * scale).amax(-1, keepdim=True)
+    return (outside / 8).clamp(0, 1).permute(0, 3, 1, 2)
+
+
+def warp(
+    x: torch.Tensor,
+    theta: torch.Tensor,
+    sharpness: torch.Tensor | None = None,
+    fill: Callable[[torch.Tensor, torch.Size], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Move every lane of ``x`` (B, 3, H, W) by its matrix; still lanes come back untouched.
+
+    ``fill(lanes, shape)`` gives zero-mean noise, asked for only for the lanes where the camera
+    reveals new ground: there the mirrored border is blurred to its colours and the noise laid
+    over it, so the dream finds fresh texture to grow instead of reflecting its reflection again.
+    """
     still = is_identity(theta)
     if bool(still.all()):
         return x
-    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
-    moved = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    size = (x.shape[-1], x.shape[-2])
+    sampling = grid(theta.to(x.device), list(x.shape)).to(x.dtype)
+    moved = F.grid_sample(x, sampling, mode="bilinear", padding_mode="reflection", align_corners=False)
     if sharpness is not None:
-        moved = sharpen(moved, sharpness, resampling_blur(grid, (x.shape[-1], x.shape[-2])))
+        moved = sharpen(moved, sharpness, resampling_blur(sampling, size))
+    if fill is not None:
+        new = revealed(sampling, size)
+        lanes = new.flatten(1).any(1) & ~still
+        if bool(lanes.any()):
+            soft = gaussian_blur(moved, kernel_size=[15, 15], sigma=[5.0, 5.0])
+            moved = torch.lerp(moved, (soft + fill(lanes.cpu(), x.shape).to(x)).clamp(0, 1), new)
     return torch.where(still.view(-1, 1, 1, 1).to(x.device), x, moved)
-
-
-
-def _square(theta: torch.Tensor) -> torch.Tensor:
-    bottom = torch.tensor([0.0, 0.0, 1.0], dtype=theta.dtype, device=theta.device).expand(theta.shape[0], 1, 3)
-    return torch.cat([theta, bottom], 1)
 
 
 def chain(thetas: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -103,12 +206,11 @@ def chain(thetas: list[torch.Tensor]) -> list[torch.Tensor]:
     """
     total, out = None, []
     for theta in thetas:
-        total = _square(theta) if total is None else total @ _square(theta)
-        out.append(total[:, :2])
+        total = square(theta) if total is None else total @ square(theta)
+        out.append(short(total))
     return out
 
 
 def relative(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
     """Sampling matrix from the frame reached by ``start`` into the frame reached by ``end``."""
-    return (torch.linalg.inv(_square(end)) @ _square(start))[:, :2]
-
+    return short(torch.linalg.inv(square(end)) @ square(start))

@@ -22,8 +22,16 @@ from . import __version__, checkpoint, sinks
 from .config import Config
 
 
+RECORD = "render.json"
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
+
+
 class OutputError(Exception):
-    """The output folder cannot be used as asked; one line with the fix."""
+    """The output folder cannot be used as asked; one line with the fix, and the flag that is the fix."""
+
+    def __init__(self, message: str, flag: str | None = None):
+        super().__init__(message)
+        self.flag = flag
 
 
 @dataclass
@@ -55,19 +63,25 @@ def lane_folders(config: Config) -> list[tuple[str, Path]]:
     return [(str(name), folder / str(name)) for name in names]
 
 
-def prepare_folder(config: Config, overwrite: bool, resume: bool) -> Path:
-    """Refuse to clobber an earlier render; make sure the folder can be written before any work."""
+def prepare_folder(config: Config, overwrite: bool, resume: bool) -> tuple[Path, str]:
+    """Refuse to clobber an earlier render; make sure the folder can be written before any work.
+
+    Returns the folder and what it holds: ``empty``, ``finished``, ``interrupted`` (a checkpoint)
+    or ``unfinished`` (died before its first checkpoint). Every refusal names the one flag that
+    gets the user to a finished render, so no two messages send them in a circle.
+    """
     folder = config.output_dir()
-    interrupted = checkpoint.path(folder).exists()
-    finished = (folder / "render.json").exists()
-    earlier = finished or any((lane / "frames").exists() or (lane / f"{stem}.mp4").exists() for stem, lane in lane_folders(config))
-    if resume and not interrupted:
-        done = "it is already complete" if finished else "there is no checkpoint"
-        raise OutputError(f"{folder}: nothing to resume ({done}); render without --resume")
-    if not resume and not overwrite and (interrupted or earlier):
-        if interrupted:
-            raise OutputError(f"{folder}: holds an interrupted render; pass --resume to continue it or --overwrite to start again")
-        raise OutputError(f"{folder}: holds an earlier render; pass --overwrite (or output.overwrite: true) or change name")
+    found = _found(config, folder)
+    if found == "finished" and resume and _finished_frames(folder) != config.frame_count:
+        raise OutputError(
+            f"{folder}: a finished render of {_finished_frames(folder)} frames cannot be extended (its checkpoint "
+            "is removed when it finishes); render it again with --overwrite",
+            "--overwrite",
+        )
+    if not resume and not overwrite and found != "empty":
+        if found == "finished":
+            raise OutputError(f"{folder}: holds a finished render; replace it with --overwrite, or change name", "--overwrite")
+        raise OutputError(f"{folder}: holds an unfinished render; continue it with --resume", "--resume")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".zoomdream-write-test"
@@ -75,18 +89,54 @@ def prepare_folder(config: Config, overwrite: bool, resume: bool) -> Path:
         probe.unlink()
     except OSError as error:
         raise OutputError(f"{folder}: cannot write here ({error.strerror}); set output.dir to a writable folder") from None
-    return folder
+    return folder, "empty" if overwrite else found
+
+
+def _found(config: Config, folder: Path) -> str:
+    if checkpoint.path(folder).exists():
+        return "interrupted"
+    if (folder / RECORD).exists():
+        return "finished"
+    lanes = [lane for _, lane in lane_folders(config)]
+    leftovers = [folder / checkpoint.STATE_DIR] + [lane / "frames" for lane in lanes]
+    if any(p.exists() for p in leftovers) or any(p.name.endswith(VIDEO_SUFFIXES) for lane in lanes for p in _files(lane)):
+        return "unfinished"
+    return "empty"
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
+
+
+def _finished_frames(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / RECORD).read_text())["frames"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
+
+
+def finished_result(config: Config) -> RenderResult:
+    """What a finished render wrote, read back from its folder."""
+    folder = config.output_dir()
+    result = RenderResult(folder, frames=_finished_frames(folder))
+    for stem, lane in lane_folders(config):
+        result.videos += [p for p in sorted(_files(lane)) if p.name.startswith(f"{stem}.") and p.name.endswith(VIDEO_SUFFIXES)]
+        if (lane / "frames").is_dir():
+            result.frame_dirs.append(lane / "frames")
+    return result
 
 
 def clear_earlier(config: Config) -> None:
-    """Only after every check passed: remove what an overwritten render leaves behind."""
+    """Only after every check passed: remove what an earlier or unfinished render left behind."""
     folder = config.output_dir()
     shutil.rmtree(folder / checkpoint.STATE_DIR, ignore_errors=True)
-    for name in ("render.json", "config.yaml"):
+    for name in (RECORD, "config.yaml"):
         (folder / name).unlink(missing_ok=True)
     for stem, lane in lane_folders(config):
         shutil.rmtree(lane / "frames", ignore_errors=True)
-        (lane / f"{stem}.mp4").unlink(missing_ok=True)
+        for stale in _files(lane):
+            if stale.name.startswith((f"{stem}.", f".{stem}.")) and stale.suffix in VIDEO_SUFFIXES:
+                stale.unlink(missing_ok=True)
 
 
 class LaneSink(sinks.Sink):
@@ -140,4 +190,4 @@ def write_records(config: Config, result: RenderResult, details: dict[str, Any])
         "seconds_per_frame": round(result.seconds / max(result.frames, 1), 4),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    sinks.write_atomic(result.folder / "render.json", json.dumps(record, indent=2) + "\n")
+    sinks.write_atomic(result.folder / RECORD, json.dumps(record, indent=2) + "\n")

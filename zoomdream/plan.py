@@ -22,6 +22,8 @@ class Move:
     rotate: float
     pan_x: float
     pan_y: float
+    tilt_x: float
+    tilt_y: float
     center_x: float
     center_y: float
     sharpen: float
@@ -33,6 +35,10 @@ class FramePlan:
     move: Move
     weights: tuple[float, ...]
     color_strength: float
+    noise: float
+
+
+MOVES = ("zoom", "rotate", "pan_x", "pan_y", "tilt_x", "tilt_y")
 
 
 class Planner:
@@ -44,11 +50,12 @@ class Planner:
         dream, motion = config.dream, config.motion
         self.dream = {name: config.schedule(getattr(dream, name), "dream") for name in Settings.__dataclass_fields__}
         self.motion = {
-            name: config.schedule(getattr(motion, name), "motion") for name in ("zoom", "rotate", "pan_x", "pan_y", "sharpen")
+            name: config.schedule(getattr(motion, name), "motion") for name in MOVES + ("sharpen",)
         }
         self.center = tuple(config.schedule(spec, "motion") for spec in motion.center)
         self.weights = [config.schedule(term.weight, "dream") for term in dream.objective or []]
         self.color = Schedule.parse(config.color.strength, "linear")
+        self.noise = config.schedule(dream.noise, "dream")
 
     def dreams_at_all(self, frames: int) -> bool:
         """False when steps are 0 everywhere: a motion preview that needs no network."""
@@ -65,9 +72,9 @@ class Planner:
             jitter=round(value["jitter"]),
             tile=round(value["tile"]),
         )
-        rates = [self.motion[name].at(t, self.fps) for name in ("zoom", "rotate", "pan_x", "pan_y")]
+        rates = [self.motion[name].at(t, self.fps) for name in MOVES]
         if self.per_second:
-            rates = list(per_frame(*rates, self.fps))
+            rates = list(per_frame(*rates[:4], self.fps, *rates[4:]))
         move = Move(
             *rates,
             center_x=self.center[0].at(t, self.fps),
@@ -75,4 +82,4 @@ class Planner:
             sharpen=self.motion["sharpen"].at(t, self.fps),
         )
         weights = tuple(w.at(t, self.fps) for w in self.weights)
-        return FramePlan(settings, move, weights, self.color.at(t, self.fps))
+        return FramePlan(settings, move, weights, self.color.at(t, self.fps), self.noise.at(t, self.fps))

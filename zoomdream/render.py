@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import operator
 import shutil
+import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from tqdm import tqdm
@@ -23,7 +24,7 @@ from . import checkpoint, color, models, motion, sinks, sources
 from .config import Config, ConfigError, Term, load_config
 from .dream import Objective, activation, dream
 from .interrupt import StopRequests
-from .outputs import OutputError, RenderResult, clear_earlier, open_sinks, prepare_folder, write_records
+from .outputs import OutputError, RenderResult, clear_earlier, finished_result, open_sinks, prepare_folder, write_records
 from .plan import FramePlan, Planner
 
 __all__ = ["Interrupted", "RenderError", "RenderResult", "Renderer", "render"]
@@ -83,6 +84,11 @@ def start_frame(config: Config) -> torch.Tensor:
     return sources.noise(noise.kind, noise.scale, config.size, torch.Generator().manual_seed(config.seed))
 
 
+# Std of the noise laid over revealed ground: enough texture for a few ascent steps to grow on.
+FILL_NOISE = 0.08
+NOISE_SEED = 7919  # lanes' noise generators start apart from the jitter's
+
+
 def lane_values(values: list[float]) -> torch.Tensor:
     """Per-lane numbers as float64 on the CPU: camera matrices are composed there (MPS has no
     float64) and the ops that use them move them to the frame's device and dtype."""
@@ -90,7 +96,10 @@ def lane_values(values: list[float]) -> torch.Tensor:
 
 
 class Renderer:
-    """Holds what lives for a whole render: device, network, lanes, generator, colour reference."""
+    """Holds what lives for a whole render: device, network, lanes, generator, colour reference.
+
+    ``frames()`` is the loop: the CLI, the benchmark and the tests all drive it.
+    """
 
     def __init__(self, config: Config):
         self.device = pick_device(config.device)
@@ -99,12 +108,16 @@ class Renderer:
         self.planners = [Planner(lane) for lane in self.lanes]
         self.dtype = autocast_dtype(config.precision, self.device)
         self.generator = torch.Generator().manual_seed(config.seed)
+        # Noise of each lane comes from its own generator, so a lane renders the same alone or beside others.
+        self.lane_generators = [torch.Generator().manual_seed(lane.seed + NOISE_SEED) for lane in self.lanes]
         layers = list(dict.fromkeys(t.layer for lane in self.lanes for t in lane.dream.objective or []))
         dreams = self.planners[0].dreams_at_all(config.frame_count)
         self.net = self._network(layers) if dreams else None
         self.matched = lane_values([lane.color.match != "none" for lane in self.lanes])
         self.images = [self._reference_image(lane) for lane in self.lanes]
         self.reference: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.x: torch.Tensor | None = None  # the last dreamed frame
+        self.next_frame = 0
 
     def _network(self, layers: list[str]) -> Any:
         """The cut network, laid out for the device: channels_last (measured faster on CPU and CUDA)."""
@@ -129,33 +142,77 @@ class Renderer:
                         f"not {too_big[0]} (zoomdream layers {lane.model.name} lists the widths)"
                     )
 
-    @property
-    def every(self) -> int:
-        return self.config.motion.dream_every
-
     def _reference_image(self, lane: Config) -> tuple[torch.Tensor, torch.Tensor] | None:
         if lane.color.match in ("none", "first_frame"):
             return None
         return color.channel_stats(sources.load_image(lane.color.match, lane.size, "cover").to(self.device))
 
-    def theta(self, t: int) -> torch.Tensor:
-        """Every lane's move into frame t, (B, 2, 3)."""
+    def move(self, t: int) -> torch.Tensor:
+        """Every lane's camera move into frame t: sampling matrices into frame t - 1."""
         moves = [planner.at(t).move for planner in self.planners]
-        columns = zip(*[(m.zoom, m.rotate, m.pan_x, m.pan_y, m.center_x, m.center_y) for m in moves])
-        return motion.affine(*[lane_values(list(c)) for c in columns], size=self.config.size)
+        names = ("zoom", "rotate", "pan_x", "pan_y", "tilt_x", "tilt_y", "center_x", "center_y")
+        columns = [lane_values([getattr(m, name) for m in moves]) for name in names]
+        return motion.camera(*columns, size=self.config.size)
 
-    def path(self, t: int) -> list[torch.Tensor]:
-        """Sampling matrices from frames t+1 .. t+every back to the dreamed frame t."""
-        return motion.chain([self.theta(t + i) for i in range(1, self.every + 1)])
+    def frames(self) -> Iterator[tuple[int, torch.Tensor]]:
+        """Yield ``(t, frames)`` until the render's last frame: output frames t, t+1, ... as (n, B, 3, H, W).
 
-    def step(self, x: torch.Tensor | None, t: int) -> torch.Tensor:
-        """The dreamed frame t from the dreamed frame t - every (or from the start when t is 0)."""
+        Each interval ends on a dreamed frame; ``x`` and ``next_frame`` always describe the state
+        after the frames yielded so far, which is what a checkpoint saves.
+        """
+        total = self.config.frame_count
+        if self.x is None and self.next_frame < total:
+            start = torch.cat([start_frame(lane) for lane in self.lanes]).to(self.device)
+            self.x, self.next_frame = self._dreamed(start, 0), 1
+            yield 0, self.x[None]
+        while self.next_frame < total:
+            t = self.next_frame
+            frames = self.interval(self.x, t, min(self.config.motion.dream_every, total - t))
+            self.x, self.next_frame = frames[-1], t + len(frames)
+            yield t, frames
+
+    def interval(self, x: torch.Tensor, t: int, k: int) -> torch.Tensor:
+        """Frames t .. t+k-1 after the dreamed frame t-1 (``x``), as (k, B, 3, H, W); the last is dreamed.
+
+        The camera path is composed once. The frames before the dreamed one are the earlier frame
+        carried along the path plus a growing share of the dream's change carried back to them,
+        so the dream arrives evenly over the interval instead of in a pulse at the dreamed frame.
+        """
+        path = motion.chain([self.move(t + i) for i in range(k)])
+        sharpness = lane_values([planner.at(t + k - 1).move.sharpen for planner in self.planners])
+        carried = motion.warp(x, path[-1], sharpness, fill=self._fill)
+        dreamed = self._dreamed(carried, t + k - 1)
+        if k == 1:
+            return dreamed[None]
+        ahead = motion.warp(x.repeat(k - 1, 1, 1, 1), torch.cat(path[:-1]), sharpness.repeat(k - 1))
+        change = (dreamed - carried).repeat(k - 1, 1, 1, 1)
+        back = motion.warp(change, torch.cat([motion.relative(step, path[-1]) for step in path[:-1]]))
+        share = (torch.arange(1, k, dtype=x.dtype, device=x.device) / k).repeat_interleave(x.shape[0])
+        tweens = (ahead + share.view(-1, 1, 1, 1) * back).clamp(0, 1)
+        return torch.cat([tweens.view(k - 1, *x.shape), dreamed[None]])
+
+    def _noise(self, lanes: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        """Unit gaussian noise (B, 3, H, W) for the lanes marked in ``lanes``, zero for the others.
+
+        Drawn from each lane's own generator and only when that lane needs it, so resume and
+        rendering a variant alone give the same frames.
+        """
+        noise = torch.zeros(shape)
+        for i in torch.nonzero(lanes).flatten().tolist():
+            noise[i] = torch.randn(shape[1:], generator=self.lane_generators[i])
+        return noise
+
+    def _fill(self, lanes: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        """Fresh texture for the ground the camera reveals."""
+        return self._noise(lanes, shape).mul_(FILL_NOISE)
+
+    def _dreamed(self, x: torch.Tensor, t: int) -> torch.Tensor:
+        """Frame t: fresh noise, the dream, colour coherence, and a check that it is finite."""
         plans = [planner.at(t) for planner in self.planners]
-        if x is None:
-            x = torch.cat([start_frame(lane) for lane in self.lanes]).to(self.device)
-        else:
-            sharpness = lane_values([p.move.sharpen for p in plans])
-            x = motion.warp(x, self.path(t - self.every)[-1], sharpness)
+        amount = lane_values([p.noise for p in plans])
+        if bool((amount > 0).any()):
+            noise = self._noise(amount > 0, x.shape) * amount.view(-1, 1, 1, 1)
+            x = (x + noise.to(x)).clamp(0, 1)
         if self.net is not None and plans[0].settings.steps > 0:
             x = self._dream(x, plans)
         x = self._match_colors(x, plans)
@@ -173,59 +230,33 @@ class Renderer:
         strength = lane_values([p.color_strength for p in plans]) * self.matched
         return color.match(x, self.reference, strength)
 
-    def tweens(self, x: torch.Tensor, after: torch.Tensor, t: int) -> torch.Tensor:
-        """Frames t+1 .. t+every-1 between dreamed frames t and t+every, as one batch (n, B, 3, H, W).
-
-        Each is the earlier frame carried forward along the camera path, cross-faded into the
-        later one carried back, so the motion is continuous and the dream fades in.
-        """
-        path = self.path(t)
-        n, lanes = len(path) - 1, x.shape[0]
-        if n == 0:
-            return x.new_zeros((0, *x.shape))
-        forward = torch.cat(path[:-1])
-        backward = torch.cat([motion.relative(s, path[-1]) for s in path[:-1]])
-        ahead = motion.warp(x.repeat(n, 1, 1, 1), forward)
-        behind = motion.warp(after.repeat(n, 1, 1, 1), backward)
-        mix = (torch.arange(1, n + 1, device=x.device, dtype=x.dtype) / (n + 1)).repeat_interleave(lanes)
-        return torch.lerp(ahead, behind, mix.view(-1, 1, 1, 1)).view(n, lanes, *x.shape[1:])
-
-    def interval(self, x: torch.Tensor | None, t: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Output frames t, t+1, ... up to the next dreamed frame, after the dreamed frame t-1.
-
-        Returns them as (n, B, 3, H, W) with the new dreamed frame last, and that frame. With
-        ``x`` None it is frame 0 alone.
-        """
-        if x is None:
-            x = self.step(None, 0)
-            return x[None], x
-        after = self.step(x, t - 1 + self.every)
-        return torch.cat([self.tweens(x, after, t - 1), after[None]]), after
-
     def _dream(self, x: torch.Tensor, plans: list[FramePlan]) -> torch.Tensor:
         objectives = [build_objective(lane, plan) for lane, plan in zip(self.lanes, plans)]
         scale = 1024.0 if self.dtype == torch.float16 else 1.0
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
             return dream(x, self.net, objectives, plans[0].settings, self.generator, loss_scale=scale)
 
-    def state(self, x: torch.Tensor, next_frame: int) -> dict[str, Any]:
-        """Everything frame ``next_frame`` depends on, on the CPU at full precision."""
-        return {
-            "next_frame": next_frame,
-            "frame": x.detach().float().cpu().clone(),
-            "generator": self.generator.get_state(),
-            "reference": None if self.reference is None else [r.cpu().clone() for r in self.reference],
-            "fingerprint": checkpoint.fingerprint(self.config),
-        }
+    def checkpoint(self) -> checkpoint.Checkpoint:
+        """The state after the frames yielded so far, on the CPU at full precision."""
+        assert self.x is not None, "nothing rendered yet"
+        return checkpoint.Checkpoint(
+            next_frame=self.next_frame,
+            frame=self.x.detach().float().cpu().clone(),
+            generators=[g.get_state() for g in [self.generator, *self.lane_generators]],
+            color={"reference": None if self.reference is None else [r.cpu().clone() for r in self.reference]},
+            fingerprint=checkpoint.fingerprint(self.config),
+        )
 
-    def restore(self, state: dict[str, Any]) -> tuple[torch.Tensor, int]:
-        changed = checkpoint.differences(state["fingerprint"], checkpoint.fingerprint(self.config))
+    def restore(self, saved: checkpoint.Checkpoint) -> None:
+        changed = checkpoint.differences(saved.fingerprint, checkpoint.fingerprint(self.config))
         if changed:
             raise RenderError(f"cannot resume: the config changed ({'; '.join(changed)}); render with --overwrite to start again")
-        self.generator.set_state(state["generator"])
-        if state["reference"] is not None:
-            self.reference = (state["reference"][0].to(self.device), state["reference"][1].to(self.device))
-        return state["frame"].to(self.device), int(state["next_frame"])
+        for generator, state in zip([self.generator, *self.lane_generators], saved.generators):
+            generator.set_state(state)
+        reference = saved.color["reference"]
+        if reference is not None:
+            self.reference = (reference[0].to(self.device), reference[1].to(self.device))
+        self.x, self.next_frame = saved.frame.to(self.device), saved.next_frame
 
 
 class Interrupted(Exception):
@@ -258,66 +289,76 @@ def render(
 ) -> RenderResult:
     """Render a config (or a YAML path) to its output folder; returns the paths and timings.
 
-    With ``resume`` it continues an interrupted render from its checkpoint; the frames equal
-    those of an uninterrupted render (bit for bit on the CPU).
+    With ``resume`` it continues an unfinished render from its checkpoint (or from the first
+    frame when it died before its first checkpoint); the frames equal those of an uninterrupted
+    render (bit for bit on the CPU). A finished render is left as it is.
     """
     if not isinstance(config, Config) or overrides:
         source = config.model_dump(mode="json") if isinstance(config, Config) else config
         config = load_config(source, **overrides)
     overwrite = bool(config.output.overwrite if overwrite is None else overwrite) and not resume
-    folder = prepare_folder(config, overwrite, resume)
+    folder, found = prepare_folder(config, overwrite, resume)
+    if found == "finished":
+        if not quiet:
+            print(f"zoomdream: {folder} is already finished; nothing to resume", file=sys.stderr)
+        return finished_result(config)
     with checkpoint.FolderLock(folder):
-        saved = checkpoint.load(folder) if resume else None
+        saved = checkpoint.load(folder) if found == "interrupted" else None
         renderer = Renderer(config)
-        x, first = renderer.restore(saved) if saved else (None, 0)
-        if overwrite:
+        if saved:
+            renderer.restore(saved)
+        else:
+            if found == "unfinished" and not quiet:
+                print(f"zoomdream: {folder} has no checkpoint yet; rendering from the first frame", file=sys.stderr)
             clear_earlier(config)
         result = RenderResult(folder, frames=config.frame_count, device=str(renderer.device))
-        opened, videos = open_sinks(config, saved["segments"] if saved else [], result)
-        result.seconds = _loop(renderer, x, first, opened, videos, quiet)
+        opened, videos = open_sinks(config, saved.segments if saved else [], result)
+        result.seconds = _loop(renderer, opened, videos, quiet)
         resolved = config.model_copy(update={"dream": renderer.lanes[0].dream}) if not config.variants else config
         write_records(resolved, result, {"model": config.model.name, "torch": torch.__version__})
         shutil.rmtree(folder / checkpoint.STATE_DIR, ignore_errors=True)
     return result
 
 
-def _loop(
-    renderer: Renderer, x: torch.Tensor | None, first: int, opened: list, videos: list, quiet: bool
-) -> float:
-    """Frames ``first`` .. end, checkpointing through the writer thread; returns seconds spent.
+def _loop(renderer: Renderer, opened: list, videos: list, quiet: bool) -> float:
+    """Drive ``renderer.frames()`` to the end, checkpointing through the writer thread; returns seconds spent.
 
-    ``x`` is the last dreamed frame, ``first - 1``; every ``dream_every``-th frame is dreamed
-    and the frames between are made from the two dreamed frames around them.
+    A checkpoint is taken when the cadence (frames or wall time) is due, on a signal, and after
+    the last frame, so a crash while the video is joined resumes straight to the join.
     """
     config = renderer.config
-    total, every = config.frame_count, config.output.checkpoint_every
-    folder = config.output_dir()
+    total, folder = config.frame_count, config.output_dir()
+    every_frames, every_seconds = config.output.cadence()
 
-    def save_checkpoint(state: dict[str, Any]) -> None:
-        state["segments"] = [video.cut() for video in videos]
+    def save_checkpoint(state: checkpoint.Checkpoint) -> None:
+        state.segments = [video.cut() for video in videos]
         checkpoint.save(folder, state)
 
     writer = sinks.WriterThread(opened)
     exact = config.output.frames is not None and config.output.frames.bit_depth > 8
-    began = time.perf_counter()
-    t, saved = first, first
+    began = last = time.perf_counter()
+    saved = done = renderer.next_frame
     try:
         with torch.no_grad(), StopRequests() as stop, tqdm(
-            total=total, initial=first, unit="frame", disable=quiet, desc=config.name
+            total=total, initial=done, unit="frame", disable=quiet, desc=config.name
         ) as bar:
-            while t < total and stop.signal is None:
-                frames, x = renderer.interval(x, t)
-                for frame in to_host(frames[: total - t], exact):
-                    writer.put(t, frame)
-                    t += 1
-                    bar.update(1)
-                if t - saved >= every or stop.signal is not None:
-                    writer.call(lambda state=renderer.state(x, t): save_checkpoint(state))
-                    saved = t
+            for t, frames in renderer.frames():
+                for i, frame in enumerate(to_host(frames, exact)):
+                    writer.put(t + i, frame)
+                bar.update(len(frames))
+                done, now = renderer.next_frame, time.perf_counter()
+                due = (every_frames is not None and done - saved >= every_frames) or (
+                    every_seconds is not None and now - last >= every_seconds
+                )
+                if due or done == total or stop.signal is not None:
+                    writer.call(functools.partial(save_checkpoint, renderer.checkpoint()))
+                    saved, last = done, now
+                if stop.signal is not None:
+                    break
     except BaseException:
         writer.abort()
         raise
     writer.close()
-    if stop.signal is not None and t < total:
-        raise Interrupted(stop.signal, t, total, folder)
+    if stop.signal is not None and done < total:
+        raise Interrupted(stop.signal, done, total, folder)
     return time.perf_counter() - began
