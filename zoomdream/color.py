@@ -154,8 +154,8 @@ class ColorSettings:
             raise ValueError(f"colour space {self.space!r} is not one of {', '.join(SPACES)}")
         if self.reference not in REFERENCES:
             raise ValueError(f"colour reference {self.reference!r} is not one of {', '.join(REFERENCES)}")
-        if (self.image is not None) != (self.reference == "image"):
-            raise ValueError("give a colour reference image exactly when reference is 'image'")
+        if (self.image is not None) != (self.reference == "image" and self.mode != "none"):
+            raise ValueError("give a colour reference image exactly when reference is 'image' (and mode is not none)")
         if not self.memory > 0:
             raise ValueError(f"colour memory must be > 0 frames (got {self.memory})")
 
