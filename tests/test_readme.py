@@ -16,7 +16,7 @@ def test_readme_config_reference_matches_the_schema():
 
 def test_every_schema_key_is_documented():
     text = README.read_text()
-    for key in ("motion.zoom", "dream.objective[].channels", "output.frames.bit_depth", "start.fit", "color.match"):
+    for key in ("motion.zoom", "dream.objective[].channels", "output.frames.bit_depth", "start.fit", "color.reference"):
         assert f"| `{key}` |" in text
 
 

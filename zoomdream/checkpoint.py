@@ -38,6 +38,7 @@ def fingerprint(config: Config) -> dict[str, Any]:
         "model": data["model"],
         "start": data["start"],
         "dream.objective": data["dream"]["objective"],
+        "color": {key: data["color"][key] for key in ("mode", "space", "reference")},
         "variants": data["variants"],
     }
 

@@ -82,6 +82,12 @@ def Sched(
     return Annotated[ScheduleSpec, PlainValidator(check), WithJsonSchema(schema)]
 
 
+def _seconds(value: Any) -> float:
+    """A length given as 10 or '10s', in seconds; NaN when it is neither."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
+    return float(match.group(1)) if match else math.nan
+
+
 def _frame_key(key: Any) -> Any:
     """Frame keys as numbers whether YAML or a JSON round trip gave them as strings."""
     text = str(key).strip()
@@ -178,11 +184,50 @@ class Motion(Section):
     interpolation: Literal["linear", "cubic", "ease"] = Field("linear", description="between keyframes")
 
 
+COLOR_REFERENCES = ("first_frame", "rolling")
+
+
 class Color(Section):
-    match: str = Field(
-        "first_frame", min_length=1, description="colour reference: none, first_frame, or an image path"
+    mode: Literal["mean_std", "histogram", "none"] = Field(
+        "mean_std", description="match each channel's mean and spread, its whole histogram, or nothing"
+    )
+    space: Literal["rgb", "lab"] = Field("rgb", description="channels matched: RGB, or CIELAB (lightness apart from hue)")
+    reference: str = Field(
+        "first_frame", min_length=1, description="first_frame, rolling (recent frames), or an image path"
     )
     strength: Sched(ge=0, le=1) = Field(0.5, description="how far each frame is pulled to the reference")  # type: ignore[valid-type]
+    memory: Union[float, str] = Field(
+        "8s", validate_default=True, description="reference: rolling follows this many seconds of frames, 8 or '8s'"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_match(cls, data: Any) -> Any:
+        return old_color(data)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_seconds(cls, value: float | str) -> float:
+        seconds = _seconds(value)
+        if not 0 < seconds <= MAX_FRAMES:
+            raise ValueError(f"must be a positive time like 8 or '8s' (got {shown(value)})")
+        return seconds
+
+
+def old_color(data: Any) -> Any:
+    """``{match: none | first_frame | path}`` (before 0.2) as the keys that replaced it."""
+    if not isinstance(data, dict) or "match" not in data:
+        return data
+    data = dict(data)
+    match = data.pop("match")
+    if match == "none":
+        if data.setdefault("mode", "none") != "none":
+            raise ValueError(f"color: match: none contradicts mode: {shown(data['mode'])}; write only color.mode")
+    elif "reference" in data:
+        raise ValueError(f"color: match is the old name of reference; write only color.reference: {shown(match)}")
+    else:
+        data["reference"] = match
+    return data
 
 
 class Video(Section):
@@ -301,6 +346,10 @@ class Config(Section):
                     raise ValueError(f"variants.{i}.{key}: variants share everything but {', '.join(VARIANT_KEYS)}")
             if set(variant.get("dream") or {}) - {"objective"}:
                 raise ValueError(f"variants.{i}.dream: a variant may only change dream.objective")
+            try:
+                variants[i] = {**variant, "color": old_color(variant["color"])} if "color" in variant else variant
+            except ValueError as error:
+                raise ValueError(f"variants.{i}.{error}") from None
             names.append(name)
         if len(set(names)) != len(names):
             raise ValueError("variants: names must be different")
@@ -503,14 +552,14 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         config.start.image = resolve(config.start.image)
     if config.model.weights:
         config.model.weights = resolve(config.model.weights)
-    if config.color.match not in ("none", "first_frame"):
-        config.color.match = resolve(config.color.match)
+    if config.color.reference not in COLOR_REFERENCES:
+        config.color.reference = resolve(config.color.reference)
     for variant in config.variants:
         start, color = variant.get("start") or {}, variant.get("color") or {}
         if isinstance(start.get("image"), str):
             start["image"] = resolve(start["image"])
-        if isinstance(color.get("match"), str) and color["match"] not in ("none", "first_frame"):
-            color["match"] = resolve(color["match"])
+        if isinstance(color.get("reference"), str) and color["reference"] not in COLOR_REFERENCES:
+            color["reference"] = resolve(color["reference"])
     return config
 
 
