@@ -82,12 +82,6 @@ def Sched(
     return Annotated[ScheduleSpec, PlainValidator(check), WithJsonSchema(schema)]
 
 
-def _seconds(value: Any) -> float:
-    """A length given as 10 or '10s', in seconds; NaN when it is neither."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
-    return float(match.group(1)) if match else math.nan
-
-
 def _frame_key(key: Any) -> Any:
     """Frame keys as numbers whether YAML or a JSON round trip gave them as strings."""
     text = str(key).strip()

@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from . import checkpoint, color, models, motion, sinks, sources
-from .config import Config, ConfigError, Term, load_config
+from .config import COLOR_REFERENCES, Config, ConfigError, Term, load_config
 from .dream import Objective, activation, dream
 from .interrupt import StopRequests
 from .outputs import OutputError, RenderResult, clear_earlier, finished_result, open_sinks, prepare_folder, write_records
@@ -113,9 +113,7 @@ class Renderer:
         layers = list(dict.fromkeys(t.layer for lane in self.lanes for t in lane.dream.objective or []))
         dreams = self.planners[0].dreams_at_all(config.frame_count)
         self.net = self._network(layers) if dreams else None
-        self.matched = lane_values([lane.color.match != "none" for lane in self.lanes])
-        self.images = [self._reference_image(lane) for lane in self.lanes]
-        self.reference: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.colors = color.ColorCoherence([self._color_settings(lane) for lane in self.lanes], config.motion.dream_every)
         self.x: torch.Tensor | None = None  # the last dreamed frame
         self.next_frame = 0
 
@@ -142,10 +140,12 @@ class Renderer:
                         f"not {too_big[0]} (zoomdream layers {lane.model.name} lists the widths)"
                     )
 
-    def _reference_image(self, lane: Config) -> tuple[torch.Tensor, torch.Tensor] | None:
-        if lane.color.match in ("none", "first_frame"):
-            return None
-        return color.channel_stats(sources.load_image(lane.color.match, lane.size, "cover").to(self.device))
+    @staticmethod
+    def _color_settings(lane: Config) -> color.ColorSettings:
+        c = lane.color
+        path = c.reference not in COLOR_REFERENCES
+        image = sources.load_image(c.reference, lane.size, "cover") if path and c.mode != "none" else None
+        return color.ColorSettings(c.mode, c.space, "image" if path else c.reference, image, c.memory * lane.fps)
 
     def move(self, t: int) -> torch.Tensor:
         """Every lane's camera move into frame t: sampling matrices into frame t - 1."""
@@ -215,20 +215,10 @@ class Renderer:
             x = (x + noise.to(x)).clamp(0, 1)
         if self.net is not None and plans[0].settings.steps > 0:
             x = self._dream(x, plans)
-        x = self._match_colors(x, plans)
+        x = self.colors(x, lane_values([p.color_strength for p in plans]))
         if not bool(torch.isfinite(x).all()):
             raise RenderError(f"frame {t}: the dream produced NaN or Inf; lower dream.step_size or set precision: fp32")
         return x
-
-    def _match_colors(self, x: torch.Tensor, plans: list[FramePlan]) -> torch.Tensor:
-        if not bool(self.matched.any()):
-            return x
-        if self.reference is None:
-            first = color.channel_stats(x)
-            images = [image or (first[0][i : i + 1], first[1][i : i + 1]) for i, image in enumerate(self.images)]
-            self.reference = (torch.cat([m for m, _ in images]), torch.cat([s for _, s in images]))
-        strength = lane_values([p.color_strength for p in plans]) * self.matched
-        return color.match(x, self.reference, strength)
 
     def _dream(self, x: torch.Tensor, plans: list[FramePlan]) -> torch.Tensor:
         objectives = [build_objective(lane, plan) for lane, plan in zip(self.lanes, plans)]
@@ -243,7 +233,7 @@ class Renderer:
             next_frame=self.next_frame,
             frame=self.x.detach().float().cpu().clone(),
             generators=[g.get_state() for g in [self.generator, *self.lane_generators]],
-            color={"reference": None if self.reference is None else [r.cpu().clone() for r in self.reference]},
+            color=self.colors.state_dict(),
             fingerprint=checkpoint.fingerprint(self.config),
         )
 
@@ -253,9 +243,7 @@ class Renderer:
             raise RenderError(f"cannot resume: the config changed ({'; '.join(changed)}); render with --overwrite to start again")
         for generator, state in zip([self.generator, *self.lane_generators], saved.generators):
             generator.set_state(state)
-        reference = saved.color["reference"]
-        if reference is not None:
-            self.reference = (reference[0].to(self.device), reference[1].to(self.device))
+        self.colors.load_state_dict(saved.color)
         self.x, self.next_frame = saved.frame.to(self.device), saved.next_frame
 
 
