@@ -146,12 +146,18 @@ def test_flat_curves_are_all_ok():
         ("centroid", ramp(0.12, 0.07), "collapse"),
         ("boil", [None] + [0.07] * 99, "flicker"),
         ("boil", [None] + [0.02] * 60 + [0.09] + [0.02] * 38, "spikes"),
+        ("boil", [None] + [0.01, 0.01, 0.01, 0.05] * 24 + [0.01] * 3, "spikes"),
     ],
 )
 def test_verdicts_fire_on_what_went_wrong(curve, values, word):
     found = words(flat(**{curve: values}))
     assert found[curve] == word
     assert all(w == "ok" for name, w in found.items() if name != curve)
+
+
+def test_settling_after_the_start_is_no_spike():
+    settling = [None] + [0.004 + 0.05 * 0.8**i for i in range(99)]
+    assert words(flat(boil=settling))["boil"] == "ok"
 
 
 def test_verdict_carries_its_figure():
@@ -180,12 +186,14 @@ def test_look_reports_a_render_from_its_frames_and_from_its_video(cli, tiny_conf
         assert f"  {curve} " in out
     assert "6 frames from frames/*.png" in out
     record = read_report(result.folder)
+    assert Image.open(result.folder / "sheet.jpg").size == (4 * 68 + 4, 2 * 52 + 4), "all 6 frames, 4 to a row"
     assert len(record["curves"]["luma"]) == 6 and record["curves"]["boil"][0] is None
     assert {v["curve"] for v in record["verdicts"]} == set(look.CURVES)
     shutil.rmtree(result.folder / "frames")
     code, out, _ = cli("look", result.folder, "--frames", "2")
     decoded = read_report(result.folder)
     assert code == 0 and "from tiny.mp4" in out
+    assert Image.open(result.folder / "sheet.jpg").size == (2 * 68 + 4, 52 + 4), "the first and the last frame"
     assert np.allclose(decoded["curves"]["luma"], record["curves"]["luma"], atol=0.02), "the video shows the same frames"
 
 

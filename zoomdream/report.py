@@ -86,7 +86,7 @@ def spaced(total: int, count: int) -> list[int]:
     """``count`` frame numbers evenly spread from the first frame to the last."""
     if total <= count:
         return list(range(total))
-    return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
+    return sorted({round(i * (total - 1) / max(count - 1, 1)) for i in range(count)})
 
 
 def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[float | None]], dict[int, np.ndarray]]:
@@ -103,7 +103,7 @@ def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[flo
             if t in picks:
                 kept[t] = image
             previous = frame
-    if not recorder.rows:
+    if not kept:
         raise LookError(f"{lane.folder}: {source} holds no frames")
     return source, recorder.curves()[lane.name], kept
 
@@ -113,7 +113,8 @@ def _font(size: int) -> ImageFont.ImageFont:
 
 
 def plot(curves: look.Curves, path: Path, title: str = "") -> None:
-    """One panel per curve over the frames, with its verdict, axis ranges and the luma band."""
+    """One panel per curve over the frames, with its verdict and axis ranges; green: the luma band,
+    grey: the early and late frames the trend verdicts compare."""
     judged = {v.curve: v for v in look.verdicts(curves)}
     names = [n for n in look.CURVES if any(x is not None for x in curves.get(n, []))]
     width, panel, left, top = 900, 150, 70, 40
@@ -136,6 +137,10 @@ def plot(curves: look.Curves, path: Path, title: str = "") -> None:
 
         if name == "luma":
             draw.rectangle((box[0], at(0, look.LUMA_BAND[1])[1], box[2], at(0, look.LUMA_BAND[0])[1]), fill=(232, 245, 232))
+        if name not in ("luma", "boil"):
+            for span in (look.EARLY, look.LATE):
+                frames = look.window(n, span)
+                draw.rectangle((at(frames[0], low)[0], box[1], at(frames[-1], low)[0], box[3]), fill=(236, 236, 236))
         draw.rectangle(box, outline="grey")
         verdict = judged[name]
         colour = (30, 110, 30) if verdict.word == "ok" else (200, 40, 20)
