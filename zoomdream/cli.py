@@ -16,6 +16,7 @@ from . import __version__
 from .config import json_schema, load_config
 from .models import BUNDLED, list_layers
 from .reference import markdown, update
+from .report import LookError, look_at
 from .render import USER_ERRORS, Interrupted, RenderError, render
 
 EXIT_USER_ERROR = 2
@@ -42,10 +43,19 @@ def _parser() -> argparse.ArgumentParser:
     layers = commands.add_parser("layers", help="list a model's layers and their channel counts")
     layers.add_argument("model", help=f"bundled ({', '.join(BUNDLED)}) or a torchvision model name")
     layers.add_argument("--weights", help="a .pth state dict, for models whose weights are not cached")
+    look = commands.add_parser("look", help="measure a finished render: look.png, sheet.jpg, look.json and a summary")
+    look.add_argument("folder", help="the render's folder (or one variant's folder inside it)")
+    look.add_argument("--frames", type=_positive, default=12, metavar="N", help="frames on the contact sheet (default 12)")
     schema = commands.add_parser("schema", help="print the config's JSON Schema (for editor completion)")
     schema.add_argument("--markdown", action="store_true", help="print the README's config reference table instead")
     schema.add_argument("--update-readme", metavar="README", help="rewrite the reference table inside this README")
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -56,6 +66,8 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "layers":
         for name, channels in list_layers(args.model, args.weights):
             print(f"{name}\t{channels}")
+    elif args.command == "look":
+        print("\n".join(look_at(Path(args.folder), args.frames)))
     elif args.command == "check":
         config = load_config(args.config, args.overrides)
         print(f"{args.config}: ok — {config.frame_count} frames at {config.size[0]}x{config.size[1]}, "
@@ -77,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (RenderError, *USER_ERRORS) as error:
+    except (RenderError, LookError, *USER_ERRORS) as error:
         flag = getattr(error, "flag", None)
         fix = f": {_command(args, flag)}" if flag and args.command == "render" else ""
         print(f"zoomdream: error: {error}{fix}", file=sys.stderr)

@@ -7,10 +7,13 @@ sharpening and the colour strength for that frame, already converted to per-fram
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
+
+import torch
 
 from .config import Config
 from .dream import Settings
-from .motion import per_frame
+from .motion import camera, per_frame
 from .schedule import Schedule
 
 
@@ -39,6 +42,13 @@ class FramePlan:
 
 
 MOVES = ("zoom", "rotate", "pan_x", "pan_y", "tilt_x", "tilt_y")
+
+
+def matrices(moves: Sequence[Move], size: tuple[int, int]) -> torch.Tensor:
+    """Lanes' moves as the camera's sampling matrices, composed in float64 on the CPU (MPS has none)."""
+    names = (*MOVES, "center_x", "center_y")
+    columns = [torch.tensor([getattr(m, name) for m in moves], dtype=torch.float64) for name in names]
+    return camera(*columns, size=size)
 
 
 class Planner:

@@ -25,7 +25,7 @@ from .config import COLOR_REFERENCES, Config, ConfigError, Term, load_config
 from .dream import Objective, activation, dream
 from .interrupt import StopRequests
 from .outputs import OutputError, RenderResult, clear_earlier, finished_result, open_sinks, prepare_folder, write_records
-from .plan import FramePlan, Planner
+from .plan import FramePlan, Planner, matrices
 
 __all__ = ["Interrupted", "RenderError", "RenderResult", "Renderer", "render"]
 
@@ -149,10 +149,7 @@ class Renderer:
 
     def move(self, t: int) -> torch.Tensor:
         """Every lane's camera move into frame t: sampling matrices into frame t - 1."""
-        moves = [planner.at(t).move for planner in self.planners]
-        names = ("zoom", "rotate", "pan_x", "pan_y", "tilt_x", "tilt_y", "center_x", "center_y")
-        columns = [lane_values([getattr(m, name) for m in moves]) for name in names]
-        return motion.camera(*columns, size=self.config.size)
+        return matrices([planner.at(t).move for planner in self.planners], self.config.size)
 
     def frames(self) -> Iterator[tuple[int, torch.Tensor]]:
         """Yield ``(t, frames)`` until the render's last frame: output frames t, t+1, ... as (n, B, 3, H, W).

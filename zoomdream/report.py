@@ -1,0 +1,207 @@
+"""``zoomdream look``: measure a finished render from its folder and draw what the numbers say.
+
+The frames come from ``frames/*.png`` when the render kept them, else from the video; the
+camera move of each frame is rebuilt from the render's own ``config.yaml``, so boil compares
+each frame with the one before it carried along the same path the renderer used. Drawing is
+plain Pillow (already a dependency): six small line charts do not need a plotting library.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from statistics import median
+from typing import Iterator, Mapping
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from . import look
+from .config import Config, load_config
+from .outputs import lane_folders
+from .plan import Planner, matrices
+from .sinks import write_atomic
+
+
+class LookError(Exception):
+    """A render folder that cannot be looked at; one line naming the file."""
+
+
+@dataclass
+class Lane:
+    """One lane of a render: where its files are and the config that made it."""
+
+    name: str
+    folder: Path
+    config: Config
+
+
+def lanes_of(folder: Path) -> list[Lane]:
+    """Every lane of the render in ``folder`` (a render folder, or one variant's folder inside it)."""
+    folder = folder.resolve()
+    if not folder.is_dir():
+        raise LookError(f"{folder}: no such folder; give the folder a render wrote (it holds config.yaml)")
+    if not (folder / "config.yaml").exists() and (folder.parent / "config.yaml").exists():
+        return [lane for lane in lanes_of(folder.parent) if lane.folder == folder]
+    if not (folder / "config.yaml").exists():
+        raise LookError(f"{folder / 'config.yaml'}: not found; give the folder a render wrote")
+    config = load_config(folder / "config.yaml", output__dir=str(folder))
+    return [Lane(stem, path, lane) for (stem, path), (_, lane) in zip(lane_folders(config), config.lanes())]
+
+
+def read_frames(lane: Lane) -> tuple[str, Iterator[np.ndarray]]:
+    """Where the frames come from, and the frames as float32 (H, W, 3) in [0, 1], in order."""
+    pngs = sorted((lane.folder / "frames").glob("*.png"))
+    if pngs:
+        return "frames/*.png", (_unit(iio.imread(p)[..., :3]) for p in pngs)
+    video = lane.folder / f"{lane.name}.mp4"
+    if video.exists():
+        return video.name, _decode(video)
+    raise LookError(f"{lane.folder}: no frames/*.png and no {video.name}; render with output.frames or output.video on")
+
+
+def _unit(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32) / np.iinfo(image.dtype).max
+
+
+def _decode(video: Path) -> Iterator[np.ndarray]:
+    reader = imageio_ffmpeg.read_frames(str(video))
+    width, height = next(reader)["size"]
+    for data in reader:
+        yield _unit(np.frombuffer(data, np.uint8).reshape(height, width, 3))
+
+
+def camera(planner: Planner, t: int, size: tuple[int, int]) -> torch.Tensor:
+    """The renderer's move into frame t of one lane."""
+    return matrices([planner.at(t).move], size)
+
+
+def spaced(total: int, count: int) -> list[int]:
+    """``count`` frame numbers evenly spread from the first frame to the last."""
+    if total <= count:
+        return list(range(total))
+    return sorted({round(i * (total - 1) / max(count - 1, 1)) for i in range(count)})
+
+
+def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[float | None]], dict[int, np.ndarray]]:
+    """The lane's curves, and the frames picked for the contact sheet."""
+    source, frames = read_frames(lane)
+    picks = set(spaced(lane.config.frame_count, sheet_frames))
+    planner, size = Planner(lane.config), lane.config.size
+    recorder, kept, previous = look.Recorder([lane.name]), {}, None
+    with torch.no_grad():
+        for t, image in enumerate(frames):
+            frame = torch.from_numpy(image).permute(2, 0, 1)[None].contiguous()
+            carried = look.carry(previous, camera(planner, t, size)) if previous is not None else (None, None)
+            recorder.add(look.measure(frame, *carried))
+            if t in picks:
+                kept[t] = image
+            previous = frame
+    if not kept:
+        raise LookError(f"{lane.folder}: {source} holds no frames")
+    return source, recorder.curves()[lane.name], kept
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def plot(curves: look.Curves, path: Path, title: str = "") -> None:
+    """One panel per curve over the frames, with its verdict and axis ranges; green: the luma band,
+    grey: the early and late frames the trend verdicts compare."""
+    judged = {v.curve: v for v in look.verdicts(curves)}
+    names = [n for n in look.CURVES if any(x is not None for x in curves.get(n, []))]
+    width, panel, left, top = 900, 150, 70, 40
+    image = Image.new("RGB", (width, top + panel * len(names) + 30), "white")
+    draw, font, small = ImageDraw.Draw(image), _font(15), _font(12)
+    draw.text((left, 10), title, fill="black", font=font)
+    n = max(len(v) for v in curves.values())
+    for row, name in enumerate(names):
+        y0 = top + row * panel + 22
+        box = (left, y0, width - 20, y0 + panel - 50)
+        values = curves[name]
+        present = [x for x in values if x is not None]
+        low, high = min(present), max(present)
+        if name == "luma":
+            low, high = min(low, look.LUMA_BAND[0]), max(high, look.LUMA_BAND[1])
+        low, high = (low - 0.01, high + 0.01) if high - low < 0.02 else (low, high)
+
+        def at(i: int, x: float) -> tuple[float, float]:
+            return (box[0] + (box[2] - box[0]) * i / max(n - 1, 1), box[3] - (box[3] - box[1]) * (x - low) / (high - low))
+
+        if name == "luma":
+            draw.rectangle((box[0], at(0, look.LUMA_BAND[1])[1], box[2], at(0, look.LUMA_BAND[0])[1]), fill=(232, 245, 232))
+        if name not in ("luma", "boil"):
+            for span in (look.EARLY, look.LATE):
+                frames = look.window(n, span)
+                draw.rectangle((at(frames[0], low)[0], box[1], at(frames[-1], low)[0], box[3]), fill=(236, 236, 236))
+        draw.rectangle(box, outline="grey")
+        verdict = judged[name]
+        colour = (30, 110, 30) if verdict.word == "ok" else (200, 40, 20)
+        draw.text((left, y0 - 19), f"{name} ({look.UNITS[name]})", fill="black", font=font)
+        draw.text((width - 20, y0 - 19), f"{verdict.word}: {verdict.note}", fill=colour, font=small, anchor="ra")
+        draw.text((left - 6, box[1]), f"{high:.3g}", fill="black", font=small, anchor="ra")
+        draw.text((left - 6, box[3]), f"{low:.3g}", fill="black", font=small, anchor="rd")
+        points = [at(i, x) for i, x in enumerate(values) if x is not None]
+        if len(points) > 1:
+            draw.line(points, fill=(20, 70, 180), width=2)
+        else:
+            draw.ellipse((points[0][0] - 2, points[0][1] - 2, points[0][0] + 2, points[0][1] + 2), fill=(20, 70, 180))
+        for i in spaced(n, 6):
+            draw.text((at(i, low)[0], box[3] + 3), str(i), fill="black", font=small, anchor="ma")
+    draw.text((width // 2, image.height - 4), "frame", fill="black", font=font, anchor="md")
+    image.save(path)
+
+
+def contact_sheet(frames: Mapping[int, np.ndarray], path: Path, columns: int = 4, thumb: int = 320) -> None:
+    """The given frames (number -> (H, W, 3) in [0, 1]) in a grid, each labelled with its number."""
+    first = next(iter(frames.values()))
+    height, width = first.shape[:2]
+    scale = min(1.0, thumb / width)
+    w, h = max(1, round(width * scale)), max(1, round(height * scale))
+    rows = -(-len(frames) // columns)
+    cols = min(columns, len(frames))
+    gap = 4
+    sheet = Image.new("RGB", (cols * (w + gap) + gap, rows * (h + gap) + gap), (24, 24, 24))
+    draw, font = ImageDraw.Draw(sheet), _font(max(10, min(16, h // 6)))
+    for k, (number, frame) in enumerate(sorted(frames.items())):
+        x, y = gap + (k % columns) * (w + gap), gap + (k // columns) * (h + gap)
+        picture = Image.fromarray(np.rint(np.clip(frame, 0, 1) * 255).astype(np.uint8))
+        sheet.paste(picture.resize((w, h), Image.Resampling.LANCZOS), (x, y))
+        label = f"{number}"
+        box = draw.textbbox((x + 3, y + 3), label, font=font)
+        draw.rectangle((box[0] - 2, box[1] - 2, box[2] + 2, box[3] + 2), fill="black")
+        draw.text((x + 3, y + 3), label, fill="white", font=font)
+    sheet.save(path, quality=90)
+
+
+def summary(name: str, source: str, curves: look.Curves) -> list[str]:
+    """One screen: min / median / max and the verdict of each curve."""
+    n = max(len(v) for v in curves.values())
+    lines = [f"{name}: {n} frames from {source}", f"  {'curve':<11}{'min':>9}{'median':>9}{'max':>9}  verdict"]
+    judged = {v.curve: v for v in look.verdicts(curves)}
+    for curve in look.CURVES:
+        values = [x for x in curves.get(curve, []) if x is not None]
+        if values:
+            verdict = judged[curve]
+            figures = f"{min(values):9.4f}{median(values):9.4f}{max(values):9.4f}"
+            lines.append(f"  {curve:<11}{figures}  {verdict.word}: {verdict.note}")
+    return lines
+
+
+def look_at(folder: Path, sheet_frames: int = 12) -> list[str]:
+    """Measure every lane of a render, write look.png, sheet.jpg and look.json beside its frames; the summary lines."""
+    lines = []
+    for lane in lanes_of(Path(folder)):
+        source, curves, kept = measure_lane(lane, sheet_frames)
+        plot(curves, lane.folder / "look.png", title=f"{lane.name}: {source}")
+        contact_sheet(kept, lane.folder / "sheet.jpg")
+        record = {"source": source, "curves": curves, "verdicts": [asdict(v) for v in look.verdicts(curves)]}
+        write_atomic(lane.folder / "look.json", json.dumps(record) + "\n")
+        lines += [*summary(lane.name, source, curves), f"  wrote {lane.folder / 'look.png'}, sheet.jpg, look.json"]
+    return lines
+
