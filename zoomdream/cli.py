@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import __version__
 from .config import json_schema, load_config
+from .deforum import DeforumError, convert_file, write_config
 from .models import BUNDLED, list_layers
 from .reference import markdown, update
 from .render import USER_ERRORS, Interrupted, RenderError, render
@@ -45,11 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the config's JSON Schema (for editor completion)")
     schema.add_argument("--markdown", action="store_true", help="print the README's config reference table instead")
     schema.add_argument("--update-readme", metavar="README", help="rewrite the reference table inside this README")
+    deforum = commands.add_parser("from-deforum", help="turn a Deforum *_settings.txt into a zoomdream config")
+    deforum.add_argument("settings", type=Path, help="the settings file Deforum saved next to its frames")
+    deforum.add_argument("-o", "--output", type=Path, help="write the config here instead of printing it")
+    deforum.add_argument("--force", action="store_true", help="replace an existing --output file")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "schema" and args.update_readme:
+    if args.command == "from-deforum" and args.output:
+        write_config(convert_file(args.settings), args.output, args.force)
+        print(f"wrote {args.output}")
+    elif args.command == "from-deforum":
+        print(convert_file(args.settings), end="")
+    elif args.command == "schema" and args.update_readme:
         update(Path(args.update_readme))
     elif args.command == "schema":
         print(markdown() if args.markdown else json.dumps(json_schema(), indent=2))
@@ -72,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (RenderError, *USER_ERRORS) as error:
+    except (RenderError, DeforumError, *USER_ERRORS) as error:
         print(f"zoomdream: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except Interrupted as stopped:
