@@ -64,8 +64,7 @@ def test_random_seed_is_fixed_repeatably_and_said_so():
     assert json.loads(FILE_2D.read_text())["seed"] == -1
     assert 0 <= config["seed"] < 2**32 and recipe(FILE_2D)[1]["seed"] == config["seed"]
     assert f"fixed to {config['seed']}" in text
-    other = convert(settings(), "x", seed_source=b"another file").config["seed"]
-    assert other != config["seed"]
+    assert convert(settings(max_frames=145), "x").config["seed"] != config["seed"], "another file, another seed"
     assert convert(settings(seed=77), "x").config["seed"] == 77
 
 
@@ -218,6 +217,7 @@ def test_cli_prints_the_recipe_and_writes_it_only_once(cli, tmp_path):
     ('{"W": 512, "H": 512, "prompt": "a cat"}', "not a Deforum settings file"),
     ('{"animation_mode": "2D", "max_frames": "many"}', "max_frames: expected a number"),
     ('{"animation_mode": "2D", "max_frames": 10, "zoom": "1.02 then faster"}', "zoom: "),
+    ('{"animation_mode": "3D", "max_frames": 10, "translation_z": "0: (200)"}', "translation_z: 200 has no"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(cli, tmp_path, content, message):
     path = tmp_path / "run_settings.txt"

@@ -23,7 +23,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable, NamedTuple, Union
 
 import yaml
 
@@ -35,6 +35,7 @@ DEFAULT_FOV = 70.0  # Deforum's fov_schedule default
 DEFAULT_FPS = 15
 TRANSLATION_UNITS = 200.0  # Deforum's 3D translations are divided by this ("matches Disco")
 SIZE_STEP = 8  # Deforum renders at W - W % 8, H - H % 8
+MAX_SEED = 2**63 - 1
 
 COLOR_SPACES = {"RGB": "rgb", "LAB": "lab", "HSV": "lab"}
 
@@ -43,24 +44,32 @@ class DeforumError(ValueError):
     """A settings file that cannot be converted; the message names the file or key and the fix."""
 
 
+class Dropped(NamedTuple):
+    """A setting left behind: its group in the listing, why (when the group does not say), its value."""
+
+    group: str
+    reason: str
+    value: Any
+
+
 @dataclass
 class Conversion:
     """The recipe, the notes that explain it, and the Deforum settings it leaves behind."""
 
     config: dict[str, Any]
     notes: list[str] = field(default_factory=list)
-    dropped: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (group, reason or "")
+    dropped: dict[str, Dropped] = field(default_factory=dict)
 
-    def text(self, settings: dict[str, Any], source: str) -> str:
-        header = [f"zoomdream recipe converted from the Deforum settings file {source} by `zoomdream from-deforum`."]
-        lines = [*header, *self.notes, ""]
+    def text(self, source: str) -> str:
+        """Commented YAML: how the recipe was derived, then one line per setting left behind."""
+        lines = [f"zoomdream recipe converted from the Deforum settings file {source} by `zoomdream from-deforum`.",
+                 *self.notes, ""]
         for title in [_CAMERA, *(title for title, _ in _GROUPS)]:
-            keys = [key for key, (group, _) in self.dropped.items() if group == title]
-            if keys:
-                lines.append(f"-- {title} --")
+            keys = [key for key, dropped in self.dropped.items() if dropped.group == title]
+            lines += [f"-- {title} --"] if keys else []
             for key in keys:
-                reason = self.dropped[key][1]
-                lines.append(f"not carried: {_key(key)} = {_shown(settings[key])}" + (f" ({reason})" if reason else ""))
+                value, reason = self.dropped[key].value, self.dropped[key].reason
+                lines.append(f"not carried: {_key(key)} = {_shown(value)}" + (f" ({reason})" if reason else ""))
         comment = "".join(f"# {line}".rstrip() + "\n" for line in lines)
         return comment + yaml.dump(self.config, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
 
@@ -92,12 +101,11 @@ def read_settings(path: Path) -> dict[str, Any]:
 
 def convert_file(path: Path) -> str:
     """The recipe for a settings file, as commented YAML."""
-    settings = read_settings(path)
     try:
-        conversion = convert(settings, path.stem, seed_source=path.read_bytes())
+        return convert(read_settings(path), path.stem).text(path.name)
     except DeforumError as error:
-        raise DeforumError(f"{path}: {error}") from None
-    return conversion.text(settings, path.name)
+        message = str(error)
+        raise DeforumError(message if message.startswith(f"{path}: ") else f"{path}: {message}") from None
 
 
 def write_config(text: str, out: Path, force: bool) -> None:
@@ -113,8 +121,8 @@ def write_config(text: str, out: Path, force: bool) -> None:
         raise DeforumError(f"{out}: cannot write it ({error.strerror})") from None
 
 
-def convert(settings: dict[str, Any], stem: str, seed_source: bytes = b"") -> Conversion:
-    """Map one Deforum settings dict; ``seed_source`` fixes Deforum's random seed (-1) reproducibly."""
+def convert(settings: dict[str, Any], stem: str) -> Conversion:
+    """Map one Deforum settings dict; ``stem`` (the file's name) fills a ``{timestring}`` in its batch name."""
     result = Conversion(config={})
     used: set[str] = set()
 
@@ -124,7 +132,7 @@ def convert(settings: dict[str, Any], stem: str, seed_source: bytes = b"") -> Co
 
     config = result.config
     config["name"] = _name(take("batch_name"), stem)
-    config["seed"] = _seed(take("seed", -1), seed_source, result.notes)
+    config["seed"] = _seed(take("seed", -1), settings, result.notes)
     config["size"] = _flow(_size(take("W", 512), take("H", 512), result.notes))
     config["frames"] = _whole("max_frames", take("max_frames"), minimum=1)
     config["fps"] = _number("fps", take("fps", DEFAULT_FPS))
@@ -133,7 +141,8 @@ def convert(settings: dict[str, Any], stem: str, seed_source: bytes = b"") -> Co
     mode = take("animation_mode")
     motion = config["motion"] = {}
     if mode == "2D":
-        for source, target in (("zoom", "zoom"), ("angle", "rotate"), ("translation_x", "pan_x"), ("translation_y", "pan_y")):
+        moves = (("zoom", "zoom"), ("angle", "rotate"), ("translation_x", "pan_x"), ("translation_y", "pan_y"))
+        for source, target in moves:
             if source in settings:
                 motion[target] = _copy(source, take(source))
         if "transform_center_x" in settings or "transform_center_y" in settings:
@@ -148,26 +157,29 @@ def convert(settings: dict[str, Any], stem: str, seed_source: bytes = b"") -> Co
     if "noise_schedule" in settings:
         config["dream"] = {"noise": _copy("noise_schedule", take("noise_schedule"))}
     if "color_coherence" in settings:
-        config["color"] = _color(settings["color_coherence"], result.notes)
-        if config["color"]["mode"] != "none" or settings["color_coherence"] == "None":
-            used.add("color_coherence")
-    result.dropped = {key: _why(key, mode) for key in settings if key not in used}
+        color = _color(settings["color_coherence"], result.notes)
+        used.update(["color_coherence"] if color else [])
+        config["color"] = _flow(color or {"mode": "none"})
+    result.dropped = {key: Dropped(*_why(key, mode), settings[key]) for key in settings if key not in used}
     return result
 
 
-def _color(coherence: Any, notes: list[str]) -> dict[str, Any]:
-    """Deforum matches every frame's histograms to frame 0's, fully: strength 1."""
+def _color(coherence: Any, notes: list[str]) -> dict[str, Any] | None:
+    """Deforum matches every frame's histograms to frame 0's, fully: strength 1. None: not carried."""
+    if coherence == "None":
+        return {"mode": "none"}
     space = str(coherence).removeprefix("Match Frame 0 ")  # the names before Deforum's 2023 rename
     if space not in COLOR_SPACES:
-        if coherence != "None":
-            notes.append(f"color: {_shown(coherence)} colour coherence is not carried, so colour matching is off")
-        return _flow({"mode": "none"})
+        notes.append(f"color: {_shown(coherence)} colour coherence is not carried, so colour matching is off")
+        return None
     if space == "HSV":
         notes.append(f"color: Deforum's {_shown(coherence)} matches histograms in HSV; approximated in LAB")
-    return _flow({"mode": "histogram", "space": COLOR_SPACES[space], "reference": "first_frame", "strength": 1.0})
+    return {"mode": "histogram", "space": COLOR_SPACES[space], "reference": "first_frame", "strength": 1.0}
 
 
-def _camera_3d(settings: dict[str, Any], size: list[int], take: Callable[..., Any], motion: dict, notes: list[str]) -> None:
+def _camera_3d(
+    settings: dict[str, Any], size: list[int], take: Callable[..., Any], motion: dict[str, Any], notes: list[str]
+) -> None:
     """Deforum's 3D camera as zoomdream moves, for flat depth; see the module docstring."""
     fov = _fov(settings, take, notes)
     k = math.tan(math.radians(fov) / 2)
@@ -190,9 +202,9 @@ def _camera_3d(settings: dict[str, Any], size: list[int], take: Callable[..., An
             motion[target] = _copy(source, take(source))
     notes += [
         f"motion (3D): Deforum's 3D warp for flat depth, fov {fov:g} (k = tan(fov/2) = {k:.4f}):",
-        f"  zoom = 1 / (1 - tz / ((200 - tz) * k))  from translation_z = tz",
-        f"  pan_x = -W / (400 k) * translation_x,  pan_y = H / (400 k) * translation_y  (pixels per frame)",
-        f"  rotate = rotation_3d_z / k;  tilt_x = rotation_3d_x, tilt_y = rotation_3d_y  (degrees per frame)",
+        "  zoom = 1 / (1 - tz / ((200 - tz) * k))  from translation_z = tz",
+        "  pan_x = -W / (400 k) * translation_x,  pan_y = H / (400 k) * translation_y  (pixels per frame)",
+        "  rotate = rotation_3d_z / k;  tilt_x = rotation_3d_x, tilt_y = rotation_3d_y  (degrees per frame)",
         "  with a depth map Deforum moves far parts up to half as much; zoomdream moves the frame as one",
     ]
 
@@ -208,7 +220,7 @@ def _fov(settings: dict[str, Any], take: Callable[..., Any], notes: list[str]) -
         notes.append(f"motion (3D): no fov in the settings; used Deforum's default {DEFAULT_FOV:g}")
         return DEFAULT_FOV
     value = take(key)
-    keys = _keyframes(key, value) if isinstance(value, str) else [("0", str(value))]
+    keys = _schedule(key, value)
     first = _constant(keys[0][1])
     if first is None or not 0 < first < 180:
         raise DeforumError(f"{key}: the 3D conversion needs a field of view in degrees at frame 0 (got {_shown(value)})")
@@ -239,29 +251,43 @@ def _constant(expression: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _copy(key: str, value: Any) -> Schedule:
-    """A schedule as Deforum wrote it; one constant keyframe at frame 0 becomes a plain number."""
+def _schedule(key: str, value: Any) -> list[tuple[str, str]]:
+    """A schedule's keyframes; an older file's plain number is one keyframe at frame 0."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
+        return [("0", repr(value))]
     if not isinstance(value, str):
         raise DeforumError(f'{key}: expected a schedule string like "0: (1.02)" (got {_shown(value)})')
-    pairs = _keyframes(key, value)
-    only = _constant(pairs[0][1]) if len(pairs) == 1 and pairs[0][0] == "0" else None
+    return _keyframes(key, value)
+
+
+def _single(pairs: list[tuple[str, str]]) -> float | None:
+    """The value of a schedule that is one constant from frame 0 on."""
+    return _constant(pairs[0][1]) if len(pairs) == 1 and pairs[0][0] == "0" else None
+
+
+def _copy(key: str, value: Any) -> Schedule:
+    """A schedule as Deforum wrote it; one constant keyframe at frame 0 becomes a plain number."""
+    only = _single(_schedule(key, value))
     return _tidy(only) if only is not None else value
 
 
 def _rescale(key: str, value: Any, number: Callable[[float], float], expression: Callable[[str], str]) -> Schedule:
     """A schedule through a formula, keyframe by keyframe: constants computed, expressions wrapped."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _tidy(number(value))
-    _copy(key, value)
     out = []
-    for frame, text in _keyframes(key, value):
+    for frame, text in _schedule(key, value):
         constant = _constant(text)
-        out.append((frame, f"{_tidy(number(constant)):g}" if constant is not None else expression(text)))
-    if len(out) == 1 and out[0][0] == "0" and _constant(out[0][1]) is not None:
-        return _tidy(float(out[0][1]))
-    return ", ".join(f"{frame}: ({text})" for frame, text in out)
+        if constant is None:
+            out.append((frame, expression(text)))
+            continue
+        try:
+            result = number(constant)
+        except ZeroDivisionError:
+            result = math.inf
+        if not math.isfinite(result):
+            raise DeforumError(f"{key}: {constant:g} has no zoomdream equivalent (the converted value is infinite)")
+        out.append((frame, f"{_tidy(result):g}"))
+    only = _single(out)
+    return _tidy(only) if only is not None else ", ".join(f"{frame}: ({text})" for frame, text in out)
 
 
 def _tidy(value: float) -> float:
@@ -270,11 +296,14 @@ def _tidy(value: float) -> float:
 
 
 def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    """A number, also from the strings some Deforum versions save (``"diffusion_cadence": "2"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, (float, str)):
         raise DeforumError(f"{key}: expected a number (got {_shown(value)})")
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise DeforumError(f"{key}: expected a number (got {_shown(value)})") from None
     if not math.isfinite(number):
         raise DeforumError(f"{key}: expected a finite number (got {_shown(value)})")
@@ -298,12 +327,16 @@ def _size(width: Any, height: Any, notes: list[str]) -> list[int]:
     return size
 
 
-def _seed(value: Any, source: bytes, notes: list[str]) -> int:
+def _seed(value: Any, settings: dict[str, Any], notes: list[str]) -> int:
+    """Deforum's seed; its -1 (random) becomes one derived from the settings, so a rerun repeats."""
     seed = _whole("seed", value, minimum=-1)
+    if seed > MAX_SEED:
+        raise DeforumError(f"seed: must be at most {MAX_SEED} (got {seed})")
     if seed == -1:
-        seed = int.from_bytes(hashlib.sha256(source).digest()[:4], "big")
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).digest()
+        seed = int.from_bytes(digest[:4], "big")
         notes.append(f"seed: Deforum's -1 draws a new random seed every run; fixed to {seed} "
-                     "(from the settings file's hash) so this recipe renders the same every time")
+                     "(from the settings' hash) so this recipe renders the same every time")
     return seed
 
 
