@@ -11,7 +11,9 @@ then rotates (counter-clockwise) and scales about the transform centre, which is
 ``pan``, ``rotate``, ``zoom`` and ``center`` with the same signs and units. 3D mode is read off
 Deforum's ``transform_image_3d`` for a flat depth of 1 (its depth without depth warping, and the
 near end of its depth maps), with ``k = tan(fov / 2)``: a point at grid position ``x`` moves by
-``P_new(x) - P_old(x)``, which gives the formulas in ``_CAMERA_3D``.
+``P_new(x) - P_old(x)``, which gives the formulas in ``_camera_3d``. A positive
+rotation_3d_x moves the picture down and rotation_3d_y moves it left, by the angle over ``k`` at
+the centre: a pinhole camera pitching up and turning right with that field of view.
 """
 
 from __future__ import annotations
