@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import __version__
 from .config import json_schema, load_config
+from .deforum import DeforumError, convert_file, write_config
 from .models import BUNDLED, list_layers
 from .reference import markdown, update
 from .report import LookError, look_at
@@ -49,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the config's JSON Schema (for editor completion)")
     schema.add_argument("--markdown", action="store_true", help="print the README's config reference table instead")
     schema.add_argument("--update-readme", metavar="README", help="rewrite the reference table inside this README")
+    deforum = commands.add_parser("from-deforum", help="turn a Deforum *_settings.txt into a zoomdream config")
+    deforum.add_argument("settings", type=Path, help="the settings file Deforum saved next to its frames")
+    deforum.add_argument("-o", "--output", type=Path, help="write the config here instead of printing it")
+    deforum.add_argument("--force", action="store_true", help="replace an existing --output file")
     return parser
 
 
@@ -59,7 +64,12 @@ def _positive(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "schema" and args.update_readme:
+    if args.command == "from-deforum" and args.output:
+        write_config(convert_file(args.settings), args.output, args.force)
+        print(f"wrote {args.output}")
+    elif args.command == "from-deforum":
+        print(convert_file(args.settings), end="")
+    elif args.command == "schema" and args.update_readme:
         update(Path(args.update_readme))
     elif args.command == "schema":
         print(markdown() if args.markdown else json.dumps(json_schema(), indent=2))
@@ -89,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (RenderError, LookError, *USER_ERRORS) as error:
+    except (RenderError, LookError, DeforumError, *USER_ERRORS) as error:
         flag = getattr(error, "flag", None)
         fix = f": {_command(args, flag)}" if flag and args.command == "render" else ""
         print(f"zoomdream: error: {error}{fix}", file=sys.stderr)
