@@ -60,6 +60,7 @@ class Checkpoint:
     color: dict[str, Any]
     fingerprint: dict[str, Any]
     segments: list[list[str]] = field(default_factory=list)  # finished video segments, per lane
+    look: dict[str, Any] = field(default_factory=dict)  # the look curves so far, per lane
     version: int = VERSION
 
 

@@ -20,11 +20,13 @@ from typing import Any, Iterator
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, color, models, motion, sinks, sources
+from . import checkpoint, color, look, models, motion, sinks, sources
 from .config import COLOR_REFERENCES, Config, ConfigError, Term, load_config
 from .dream import Objective, activation, dream
 from .interrupt import StopRequests
-from .outputs import OutputError, RenderResult, clear_earlier, finished_result, open_sinks, prepare_folder, write_records
+from .outputs import (
+    OutputError, RenderResult, clear_earlier, finished_result, lane_folders, open_sinks, prepare_folder, write_records,
+)  # fmt: skip
 from .plan import FramePlan, Planner, matrices
 
 __all__ = ["Interrupted", "RenderError", "RenderResult", "Renderer", "render"]
@@ -244,6 +246,26 @@ class Renderer:
         self.x, self.next_frame = saved.frame.to(self.device), saved.next_frame
 
 
+class LookRecorder(look.Recorder):
+    """The look curves of a render, measured on the device as the frames go by."""
+
+    def measure(self, renderer: Renderer, t: int, frames: torch.Tensor, previous: torch.Tensor | None) -> None:
+        """Frames t.. (n, B, 3, H, W); ``previous`` is the output frame before them (None at the start)."""
+        n, lanes = frames.shape[:2]
+        flat = frames.reshape(n * lanes, *frames.shape[2:])
+        if previous is None:
+            self.add(look.measure(flat[:lanes]))
+            flat, t, n = flat[lanes:], t + 1, n - 1
+            previous = frames[0]
+            if n == 0:
+                return
+        before = torch.cat([previous, flat[: (n - 1) * lanes]])
+        carried, valid = look.carry(before, torch.cat([renderer.move(t + i) for i in range(n)]))
+        figures = look.measure(flat, carried, valid)
+        for i in range(n):
+            self.add({name: value[i * lanes : (i + 1) * lanes] for name, value in figures.items()})
+
+
 class Interrupted(Exception):
     """A render stopped by a signal after saving its checkpoint."""
 
@@ -298,14 +320,16 @@ def render(
             clear_earlier(config)
         result = RenderResult(folder, frames=config.frame_count, device=str(renderer.device))
         opened, videos = open_sinks(config, saved.segments if saved else [], result)
-        result.seconds = _loop(renderer, opened, videos, quiet)
+        recorder = LookRecorder([stem for stem, _ in lane_folders(config)], saved.look if saved else None)
+        result.seconds = _loop(renderer, recorder, opened, videos, quiet)
         resolved = config.model_copy(update={"dream": renderer.lanes[0].dream}) if not config.variants else config
-        write_records(resolved, result, {"model": config.model.name, "torch": torch.__version__})
+        details = {"model": config.model.name, "torch": torch.__version__, "look": recorder.curves()}
+        write_records(resolved, result, details)
         shutil.rmtree(folder / checkpoint.STATE_DIR, ignore_errors=True)
     return result
 
 
-def _loop(renderer: Renderer, opened: list, videos: list, quiet: bool) -> float:
+def _loop(renderer: Renderer, recorder: LookRecorder, opened: list, videos: list, quiet: bool) -> float:
     """Drive ``renderer.frames()`` to the end, checkpointing through the writer thread; returns seconds spent.
 
     A checkpoint is taken when the cadence (frames or wall time) is due, on a signal, and after
@@ -323,6 +347,7 @@ def _loop(renderer: Renderer, opened: list, videos: list, quiet: bool) -> float:
     exact = config.output.frames is not None and config.output.frames.bit_depth > 8
     began = last = time.perf_counter()
     saved = done = renderer.next_frame
+    previous = renderer.x
     try:
         with torch.no_grad(), StopRequests() as stop, tqdm(
             total=total, initial=done, unit="frame", disable=quiet, desc=config.name
@@ -330,13 +355,17 @@ def _loop(renderer: Renderer, opened: list, videos: list, quiet: bool) -> float:
             for t, frames in renderer.frames():
                 for i, frame in enumerate(to_host(frames, exact)):
                     writer.put(t + i, frame)
+                recorder.measure(renderer, t, frames, previous)
+                previous = frames[-1]
                 bar.update(len(frames))
                 done, now = renderer.next_frame, time.perf_counter()
                 due = (every_frames is not None and done - saved >= every_frames) or (
                     every_seconds is not None and now - last >= every_seconds
                 )
                 if due or done == total or stop.signal is not None:
-                    writer.call(functools.partial(save_checkpoint, renderer.checkpoint()))
+                    state = renderer.checkpoint()
+                    state.look = recorder.curves()
+                    writer.call(functools.partial(save_checkpoint, state))
                     saved, last = done, now
                 if stop.signal is not None:
                     break
