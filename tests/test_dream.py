@@ -1,6 +1,8 @@
 import torch
 
-from zoomdream.dream import Settings, activation, dream, gradient, octave_sizes, tile_grid, to_tiles
+from zoomdream.dream import Objective, Settings, View, dream, gradient, octave_sizes, tile_grid, to_tiles
+from zoomdream.objectives.activation import activation
+from zoomdream.objectives.diversity import diversity
 
 
 class TinyNet(torch.nn.Module):
@@ -25,12 +27,18 @@ def frames(b=2, h=64, w=64):
     return torch.rand(b, 3, h, w, generator=torch.Generator().manual_seed(1))
 
 
+def per_lane(objective, net, x):
+    """Each lane's score, the frame untiled."""
+    acts = net(x)
+    return torch.stack([objective(View({k: v[i : i + 1] for k, v in acts.items()}, x[i : i + 1], i)).sum() for i in range(len(x))])
+
+
 def test_dream_raises_the_objective_on_every_lane():
     net, x = TinyNet(), frames()
     objective = activation("b") + 0.5 * activation("a", [1, 2])
-    before = objective(net(x))
+    before = per_lane(objective, net, x)
     out = dream(x, net, objective, Settings(steps=5, octaves=2, jitter=4), torch.Generator().manual_seed(0))
-    after = objective(net(out))
+    after = per_lane(objective, net, out)
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
     assert (after > before * 1.2).all()
 
@@ -38,7 +46,14 @@ def test_dream_raises_the_objective_on_every_lane():
 def test_channels_restrict_the_objective():
     net, x = TinyNet(), frames(1)
     acts = net(x)
-    assert torch.allclose(activation("a", [3])(acts), acts["a"][:, 3].pow(2).mean())
+    assert torch.allclose(activation("a", [3])(View(acts, x)), acts["a"][:, 3].pow(2).mean())
+
+
+def test_an_objective_may_read_the_input_frame():
+    brightness = Objective(lambda view: view.image.mean((1, 2, 3)), [])
+    x = frames() * 0.5
+    out = dream(x, TinyNet(), brightness, Settings(steps=3, octaves=1), torch.Generator())
+    assert (out.mean((1, 2, 3)) > x.mean((1, 2, 3)) + 0.02).all()
 
 
 def test_zero_steps_is_a_no_op():
@@ -95,3 +110,11 @@ def test_each_lane_gets_its_own_objective():
     mixed = gradient(x, net, [activation("a"), activation("b")], tile=512)
     assert torch.allclose(mixed[0], gradient(x[:1], net, activation("a"), tile=512)[0], rtol=1e-4, atol=1e-8)
     assert torch.allclose(mixed[1], gradient(x[1:], net, activation("b"), tile=512)[0], rtol=1e-4, atol=1e-8)
+
+
+def test_lanes_compared_across_batches_get_the_gradient_of_one_batch():
+    net, x = TinyNet(), frames(3, 128, 96)
+    whole = gradient(x, net, diversity("b"), tile=64)
+    pieces = gradient(x, net, diversity("b"), tile=64, budget=64 * 48 * 5)  # 5 of the 12 tiles per batch: lanes split
+    assert whole.abs().mean() > 0
+    assert torch.allclose(whole, pieces, rtol=1e-4, atol=1e-8)

@@ -17,12 +17,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainValidator,
+    SerializeAsAny,
     ValidationError,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import Annotated
 
 from .schedule import Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
@@ -126,17 +129,63 @@ class Model(Section):
     weights: Optional[str] = Field(None, min_length=1, description="a .pth state dict for the model (torch.load, weights_only)")
 
 
+DEFAULT_KIND = "activation"
+
+
 class Term(Section):
-    layer: str = Field(..., description="layer name, see `zoomdream layers MODEL`")
-    channels: Optional[list[Annotated[int, Field(ge=0)]]] = Field(
-        None, min_length=1, description="only these channels of the layer (default: all)"
-    )
+    """What every objective term has; its kind (a class in zoomdream.objectives) adds the rest."""
+
+    kind: str = Field(DEFAULT_KIND, description="what the term scores; each kind has its own keys (README: objective kinds)")
     weight: Sched() = Field(1.0, description="weight of this term in the objective")  # type: ignore[valid-type]
 
 
+def _kinds() -> dict[str, type[Term]]:
+    from .objectives import KINDS  # the kinds subclass Term, so they are looked up when used, not imported above
+
+    return KINDS  # type: ignore[return-value]
+
+
+def _term(value: Any) -> Term:
+    """Validate a term by the model its ``kind`` names; unknown kinds and keys name the fix."""
+    kinds = _kinds()
+    if isinstance(value, tuple(kinds.values())):
+        return value
+    kind = value.get("kind", DEFAULT_KIND) if isinstance(value, dict) else DEFAULT_KIND
+    if not isinstance(kind, str) or kind not in kinds:
+        raise _error("kind", f"unknown kind {shown(kind)}; use one of {', '.join(sorted(kinds))}", kind)
+    model = kinds[kind]
+    for key in value if isinstance(value, dict) else ():
+        if key not in model.model_fields:
+            hint = _closest(str(key), list(model.model_fields), f" for kind {kind}")
+            raise _error(key, f"unknown key{hint}", value[key])
+    return model.model_validate(value)
+
+
+def _error(key: Any, message: str, value: Any) -> ValidationError:
+    """A validation error at ``key`` inside the value being validated, with this exact message."""
+    problem = PydanticCustomError("value_error", message)
+    return ValidationError.from_exception_data("Term", [InitErrorDetails(type=problem, loc=(key,), input=value)])
+
+
+class _TermSchema:
+    """The JSON Schema of a term: ``kind`` is one of the registered names, and the term any of
+    their models (anyOf: a term without ``kind`` would match every kind with the same keys)."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> dict:
+        kind = {"enum": sorted(_kinds()), "default": DEFAULT_KIND, "description": Term.model_fields["kind"].description}
+        return {
+            "type": "object",
+            "properties": {"kind": kind},
+            "anyOf": [handler(model.__pydantic_core_schema__) for model in _kinds().values()],
+        }
+
+
+ObjectiveTerm = SerializeAsAny[Annotated[Term, PlainValidator(_term), _TermSchema()]]
+
+
 class Dream(Section):
-    objective: Optional[list[Term]] = Field(
-        None, min_length=1, description="weighted sum of layer activations; default: the model's classic layer"
+    objective: Optional[list[ObjectiveTerm]] = Field(
+        None, min_length=1, description="weighted sum of terms, each of a kind; default: the model's classic layer"
     )
     steps: Sched(ge=0, le=1000, integer=True) = Field(  # type: ignore[valid-type]
         3, description="ascent steps per octave per dreamed frame; 0 previews motion only (no network)"
@@ -501,10 +550,14 @@ def _suggest(loc: tuple) -> str:
         model = _unwrap_model(field.annotation) if field else None
     if model is None:
         return ""
-    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return _closest(str(loc[-1]), list(model.model_fields))
+
+
+def _closest(key: str, keys: list[str], where: str = "") -> str:
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
     if close:
         return f"; did you mean '{close[0]}'?"
-    return f"; valid keys: {', '.join(model.model_fields)}"
+    return f"; valid keys{where}: {', '.join(keys)}"
 
 
 def _format_error(error: dict) -> str:
@@ -548,7 +601,13 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         config.model.weights = resolve(config.model.weights)
     if config.color.reference not in COLOR_REFERENCES:
         config.color.reference = resolve(config.color.reference)
+    for term in config.dream.objective or []:
+        for key in getattr(term, "paths", ()):
+            setattr(term, key, resolve(getattr(term, key)))
     for variant in config.variants:
+        for term in (variant.get("dream") or {}).get("objective") or []:
+            for key in getattr(_kinds().get(term.get("kind", DEFAULT_KIND)), "paths", ()):
+                term[key] = resolve(term[key])
         start, color = variant.get("start") or {}, variant.get("color") or {}
         if isinstance(start.get("image"), str):
             start["image"] = resolve(start["image"])

@@ -10,45 +10,58 @@ frames are cut into equal tiles that go through the network as one batch.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 
 Activations = Mapping[str, torch.Tensor]
+Summary = Callable[[Activations], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class View:
+    """What an objective scores: some tiles of one lane (all of them unless the lane spans batches).
+
+    ``image`` is the tiles' pixels in [0, 1] as the network gets them (jittered), with gradient,
+    so an objective may read the input as well as the activations. ``totals`` holds every
+    lane's summaries (see ``Objective``) summed over all its tiles, detached: what an objective
+    that compares lanes compares against.
+    """
+
+    activations: Activations
+    image: torch.Tensor
+    lane: int = 0
+    tiles: int = 1
+    totals: Mapping[str, torch.Tensor] = field(default_factory=dict)
 
 
 class Objective:
-    """What to maximise, per image; composes like lucent's objectives (``a + 0.5 * b``)."""
+    """What to maximise; composes like lucent's objectives (``a + 0.5 * b``).
 
-    def __init__(self, fn: Callable[[Activations], torch.Tensor], layers: Sequence[str]):
+    ``fn`` returns scores that are summed into the loss (one per tile, or one per lane).
+    ``summaries`` name per-tile statistics (e.g. a Gram matrix) that ``gradient`` sums over
+    each lane's tiles in the same step and hands to every lane in ``View.totals``.
+    """
+
+    def __init__(
+        self, fn: Callable[[View], torch.Tensor], layers: Sequence[str], summaries: Mapping[str, Summary] | None = None
+    ):
         self.fn = fn
         self.layers = tuple(dict.fromkeys(layers))
+        self.summaries = dict(summaries or {})
 
-    def __call__(self, activations: Activations) -> torch.Tensor:
-        return self.fn(activations)
+    def __call__(self, view: View) -> torch.Tensor:
+        return self.fn(view)
 
     def __add__(self, other: "Objective") -> "Objective":
-        return Objective(lambda a: self(a) + other(a), self.layers + other.layers)
+        return Objective(lambda v: self(v).sum() + other(v).sum(), self.layers + other.layers, {**self.summaries, **other.summaries})
 
     def __mul__(self, weight: float) -> "Objective":
-        return Objective(lambda a: self(a) * weight, self.layers)
+        return Objective(lambda v: self(v) * weight, self.layers, self.summaries)
 
     __rmul__ = __mul__
-
-
-def activation(layer: str, channels: Sequence[int] | None = None) -> Objective:
-    """Mean squared activation of a layer (optionally some channels): the classic L2 dream."""
-    index = list(channels) if channels else None
-
-    def fn(activations: Activations) -> torch.Tensor:
-        act = activations[layer]
-        if index is not None:
-            act = act[:, index]
-        return act.float().pow(2).flatten(1).mean(1)
-
-    return Objective(fn, [layer])
 
 
 @dataclass(frozen=True)
@@ -106,28 +119,51 @@ def gradient(
 
     The frame's tiles go through the network in as few batches as ``budget`` pixels allow
     (one, unless the frame is huge). ``objective`` may be one per lane: each scores the tiles
-    of its own lane, which follow each other in the batch.
+    of its own lane, which follow each other in the batch. Objectives with summaries get
+    every lane's totals from the same forward pass when there is one batch, else from a
+    gradient-free pass over all batches first.
     """
     objectives = [objective] if isinstance(objective, Objective) else list(objective)
+    summaries = {name: fn for o in objectives for name, fn in o.summaries.items()}
     with torch.enable_grad():
         leaf = x.detach().requires_grad_(True)
         tiles = to_tiles(leaf, tile)
         per_lane = tiles.shape[0] // x.shape[0]
         step = max(1, budget // (tiles.shape[-2] * tiles.shape[-1]))
+        batches = range(0, tiles.shape[0], step)
+        totals: dict[str, torch.Tensor] = {}
+        if summaries and len(batches) > 1:
+            with torch.no_grad():
+                for first in batches:
+                    _add_totals(totals, summaries, net(tiles[first : first + step]), first, per_lane, x.shape[0])
         grads = []
-        for first in range(0, tiles.shape[0], step):
+        for first in batches:
             rows = tiles[first : first + step].detach().requires_grad_(True)
             acts = net(rows)
+            if summaries and len(batches) == 1:
+                _add_totals(totals, summaries, {k: v.detach() for k, v in acts.items()}, first, per_lane, x.shape[0])
             loss = rows.new_zeros(())
             for lane in range(first // per_lane, (first + rows.shape[0] - 1) // per_lane + 1):
                 lo, hi = max(lane * per_lane, first) - first, min((lane + 1) * per_lane, first + rows.shape[0]) - first
                 score = objectives[min(lane, len(objectives) - 1)]
-                loss = loss + score({k: v[lo:hi] for k, v in acts.items()}).sum()
+                view = View({k: v[lo:hi] for k, v in acts.items()}, rows[lo:hi], lane, per_lane, totals)
+                loss = loss + score(view).sum()
             grads.append(torch.autograd.grad(loss * loss_scale, rows)[0])
         grad = torch.cat(grads)
         if tiles is not leaf:
             (grad,) = torch.autograd.grad(tiles, leaf, grad)
     return grad
+
+
+def _add_totals(
+    totals: dict[str, torch.Tensor], summaries: Mapping[str, Summary], acts: Activations, first: int, per_lane: int, lanes: int
+) -> None:
+    """Add the summaries of tiles ``first``.. (in ``acts``) into their lanes' totals, in float32."""
+    for name, fn in summaries.items():
+        per_tile = fn(acts).float()
+        owner = torch.arange(first, first + per_tile.shape[0], device=per_tile.device) // per_lane
+        total = totals.setdefault(name, per_tile.new_zeros((lanes, *per_tile.shape[1:])))
+        total.index_add_(0, owner, per_tile)
 
 
 def ascent_step(

@@ -55,9 +55,29 @@ def _resolve(node: dict, defs: dict) -> dict | None:
     for option in [node, *node.get("anyOf", [])]:
         if "$ref" in option:
             return defs[option["$ref"].split("/")[-1]]
-        if option.get("type") == "array" and "$ref" in option.get("items", {}):
-            return defs[option["items"]["$ref"].split("/")[-1]]
+        items = option.get("items", {}) if option.get("type") == "array" else {}
+        if "$ref" in items:
+            return defs[items["$ref"].split("/")[-1]]
+        if "anyOf" in items and "kind" in items.get("properties", {}):
+            return _kinds_section(items, defs)
     return None
+
+
+def _kinds_section(items: dict, defs: dict) -> dict:
+    """A list item that is one of several kinds, as one section: every kind's keys, those that
+    only some kinds have marked with the kinds' names."""
+    models = [defs[m["$ref"].split("/")[-1]] if "$ref" in m else m for m in items["anyOf"]]
+    owners: dict[str, list[str]] = {}
+    nodes: dict[str, dict] = {}
+    for model in models:
+        for key, node in model["properties"].items():
+            owners.setdefault(key, []).append(model["properties"]["kind"]["const"])
+            nodes.setdefault(key, node)
+    properties = dict(items["properties"])
+    for key, node in nodes.items():
+        only = "" if len(owners[key]) == len(models) else f"{', '.join(owners[key])}: "
+        properties.setdefault(key, {**node, "description": only + node.get("description", "")})
+    return {"properties": properties}
 
 
 def _rows(schema: dict, defs: dict, prefix: str) -> list[str]:

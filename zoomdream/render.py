@@ -10,7 +10,6 @@ is dreamed, and checkpoints go through it too, after the frames they cover.
 from __future__ import annotations
 
 import functools
-import operator
 import shutil
 import sys
 import time
@@ -20,9 +19,9 @@ from typing import Any, Iterator
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, color, look, models, motion, sinks, sources
-from .config import COLOR_REFERENCES, Config, ConfigError, Term, load_config
-from .dream import Objective, activation, dream
+from . import checkpoint, color, look, models, motion, objectives, sinks, sources
+from .config import COLOR_REFERENCES, Config, ConfigError, load_config
+from .dream import Objective, dream
 from .interrupt import StopRequests
 from .outputs import (
     OutputError, RenderResult, clear_earlier, finished_result, lane_folders, open_sinks, prepare_folder, write_records,
@@ -33,6 +32,7 @@ __all__ = ["Interrupted", "RenderError", "RenderResult", "Renderer", "render"]
 
 USER_ERRORS = (
     ConfigError, OutputError, models.ModelError, sources.SourceError, sinks.SinkError, checkpoint.CheckpointError,
+    objectives.ObjectiveError,
 )  # fmt: skip
 
 
@@ -68,13 +68,8 @@ def with_objective(config: Config) -> Config:
     """Fill in the model's own classic layer when the recipe names none."""
     if config.dream.objective:
         return config
-    terms = [Term(layer=layer) for layer in models.default_layers(config.model.name)]
+    terms = [objectives.Activation(layer=layer) for layer in models.default_layers(config.model.name)]
     return config.model_copy(update={"dream": config.dream.model_copy(update={"objective": terms})})
-
-
-def build_objective(config: Config, plan: FramePlan) -> Objective:
-    terms = config.dream.objective or []
-    return functools.reduce(operator.add, [w * activation(t.layer, t.channels) for t, w in zip(terms, plan.weights)])
 
 
 def start_frame(config: Config) -> torch.Tensor:
@@ -112,35 +107,25 @@ class Renderer:
         self.generator = torch.Generator().manual_seed(config.seed)
         # Noise of each lane comes from its own generator, so a lane renders the same alone or beside others.
         self.lane_generators = [torch.Generator().manual_seed(lane.seed + NOISE_SEED) for lane in self.lanes]
-        layers = list(dict.fromkeys(t.layer for lane in self.lanes for t in lane.dream.objective or []))
+        layers = list(dict.fromkeys(layer for lane in self.lanes for t in lane.dream.objective or [] for layer in t.layers()))
         dreams = self.planners[0].dreams_at_all(config.frame_count)
-        self.net = self._network(layers) if dreams else None
+        self.net, self.terms = self._network(layers) if dreams else (None, [])
         self.colors = color.ColorCoherence([self._color_settings(lane) for lane in self.lanes], config.motion.dream_every)
         self.x: torch.Tensor | None = None  # the last dreamed frame
         self.next_frame = 0
 
-    def _network(self, layers: list[str]) -> Any:
-        """The cut network, laid out for the device: channels_last (measured faster on CPU and CUDA)."""
+    def _network(self, layers: list[str]) -> tuple[Any, list[list[Objective]]]:
+        """The cut network, laid out for the device (channels_last: measured faster on CPU and CUDA),
+        and each lane's objective terms built for it."""
         net = models.load_feature_net(self.config.model.name, layers, self.config.model.weights, self.device)
-        self._check_channels(net)
+        widths = objectives.layer_widths(net, self.device)
         if self.device.type in ("cuda", "cpu"):
             net = net.channels_last()
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        return torch.compile(net, dynamic=False) if self.config.compile else net
-
-    def _check_channels(self, net: Any) -> None:
-        """Channel numbers past a layer's width are a config mistake; say so before rendering."""
-        with torch.no_grad():
-            widths = {name: act.shape[1] for name, act in net(torch.zeros(1, 3, 96, 96, device=self.device)).items()}
-        for lane in self.lanes:
-            for i, term in enumerate(lane.dream.objective or []):
-                too_big = [c for c in term.channels or [] if c >= widths[term.layer]]
-                if too_big:
-                    raise RenderError(
-                        f"dream.objective.{i}.channels: {term.layer} has channels 0 to {widths[term.layer] - 1}, "
-                        f"not {too_big[0]} (zoomdream layers {lane.model.name} lists the widths)"
-                    )
+        net = torch.compile(net, dynamic=False) if self.config.compile else net
+        context = objectives.Context(net, widths, self.device, self.config.size, self.config.model.name, len(self.lanes))
+        return net, [objectives.build(lane.dream.objective or [], context) for lane in self.lanes]
 
     @staticmethod
     def _color_settings(lane: Config) -> color.ColorSettings:
@@ -220,10 +205,10 @@ class Renderer:
         return x
 
     def _dream(self, x: torch.Tensor, plans: list[FramePlan]) -> torch.Tensor:
-        objectives = [build_objective(lane, plan) for lane, plan in zip(self.lanes, plans)]
+        scores = [objectives.combine(terms, plan.weights) for terms, plan in zip(self.terms, plans)]
         scale = 1024.0 if self.dtype == torch.float16 else 1.0
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
-            return dream(x, self.net, objectives, plans[0].settings, self.generator, loss_scale=scale)
+            return dream(x, self.net, scores, plans[0].settings, self.generator, loss_scale=scale)
 
     def checkpoint(self) -> checkpoint.Checkpoint:
         """The state after the frames yielded so far, on the CPU at full precision."""
