@@ -19,17 +19,18 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, color, models, motion, sinks, sources
+from . import checkpoint, color, models, motion, sinks, sound, sources
 from .config import Config, ConfigError, Term, load_config
 from .dream import Objective, activation, dream
 from .interrupt import StopRequests
 from .outputs import OutputError, RenderResult, clear_earlier, open_sinks, prepare_folder, write_records
-from .plan import FramePlan, Planner
+from .plan import LOOKAHEAD, FramePlan, Planner
 
 __all__ = ["Interrupted", "RenderError", "RenderResult", "Renderer", "render"]
 
 USER_ERRORS = (
     ConfigError, OutputError, models.ModelError, sources.SourceError, sinks.SinkError, checkpoint.CheckpointError,
+    sound.SoundError,
 )  # fmt: skip
 
 
@@ -83,6 +84,14 @@ def start_frame(config: Config) -> torch.Tensor:
     return sources.noise(noise.kind, noise.scale, config.size, torch.Generator().manual_seed(config.seed))
 
 
+def sound_features(config: Config) -> dict:
+    """The audio track's per-frame features for formulas (none without ``audio``), once per render."""
+    audio = config.audio
+    if audio is None:
+        return {}
+    return sound.features(audio.file, audio.offset, audio.decay, config.fps, config.frame_count + LOOKAHEAD)
+
+
 def lane_values(values: list[float]) -> torch.Tensor:
     """Per-lane numbers as float64 on the CPU: camera matrices are composed there (MPS has no
     float64) and the ops that use them move them to the frame's device and dtype."""
@@ -96,7 +105,8 @@ class Renderer:
         self.device = pick_device(config.device)
         self.config = config
         self.lanes = [with_objective(lane) for _, lane in config.lanes()]
-        self.planners = [Planner(lane) for lane in self.lanes]
+        features = sound_features(config)
+        self.planners = [Planner(lane, features) for lane in self.lanes]
         self.dtype = autocast_dtype(config.precision, self.device)
         self.generator = torch.Generator().manual_seed(config.seed)
         layers = list(dict.fromkeys(t.layer for lane in self.lanes for t in lane.dream.objective or []))
@@ -265,10 +275,10 @@ def render(
         source = config.model_dump(mode="json") if isinstance(config, Config) else config
         config = load_config(source, **overrides)
     overwrite = bool(config.output.overwrite if overwrite is None else overwrite) and not resume
+    renderer = Renderer(config)  # checks every frame's formulas (and the network) before the folder is touched
     folder = prepare_folder(config, overwrite, resume)
     with checkpoint.FolderLock(folder):
         saved = checkpoint.load(folder) if resume else None
-        renderer = Renderer(config)
         x, first = renderer.restore(saved) if saved else (None, 0)
         if overwrite:
             clear_earlier(config)
