@@ -19,6 +19,7 @@ RATE = 22050
 N_FFT = 2048
 HOP = 512
 BANDS = {"bass": (0.0, 250.0), "mid": (250.0, 2000.0), "high": (2000.0, RATE / 2 + 1)}
+FLUX_BANDS = (40.0, 32)  # lowest frequency and count of the pitch-spaced bands onsets are measured in
 TEMPO_RANGE = (40.0, 240.0)
 SILENCE = 1e-10
 
@@ -89,11 +90,18 @@ def _spectrum(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _flux(power: np.ndarray) -> np.ndarray:
-    """Spectral flux: how much louder each bin got since the last hop, on a log scale, summed."""
+    """Spectral flux: how many decibels each band gained since the last hop, summed. The bands
+    are spaced evenly in pitch (as the ear and librosa's mel bands are), so a kick drum's few
+    low bins count as much as a hi-hat's thousand high ones."""
     if len(power) == 0:
         return np.zeros(0)
-    compressed = np.log1p(1000.0 * np.sqrt(power))
-    rise = np.maximum(0.0, np.diff(compressed, axis=0)).sum(axis=1)
+    frequencies = np.fft.rfftfreq(N_FFT, 1.0 / RATE)
+    band = np.digitize(frequencies, np.geomspace(FLUX_BANDS[0], RATE / 2, FLUX_BANDS[1] + 1)) - 1
+    inside = (band >= 0) & (band < FLUX_BANDS[1])
+    energy = np.zeros((len(power), FLUX_BANDS[1]))
+    np.add.at(energy.T, band[inside], power[:, inside].T)
+    decibels = 10 * np.log10(energy + SILENCE)
+    rise = np.maximum(0.0, np.diff(decibels, axis=0)).sum(axis=1)
     return np.concatenate([[0.0], rise])
 
 
