@@ -84,7 +84,7 @@ def start_frame(config: Config) -> torch.Tensor:
     return sources.noise(noise.kind, noise.scale, config.size, torch.Generator().manual_seed(config.seed))
 
 
-def sound_features(config: Config) -> dict:
+def sound_features(config: Config) -> dict[str, Any]:
     """The audio track's per-frame features for formulas (none without ``audio``), once per render."""
     audio = config.audio
     if audio is None:

@@ -97,9 +97,8 @@ def _flux(power: np.ndarray) -> np.ndarray:
         return np.zeros(0)
     frequencies = np.fft.rfftfreq(N_FFT, 1.0 / RATE)
     band = np.digitize(frequencies, np.geomspace(FLUX_BANDS[0], RATE / 2, FLUX_BANDS[1] + 1)) - 1
-    inside = (band >= 0) & (band < FLUX_BANDS[1])
-    energy = np.zeros((len(power), FLUX_BANDS[1]))
-    np.add.at(energy.T, band[inside], power[:, inside].T)
+    members = (band[:, None] == np.arange(FLUX_BANDS[1])[None, :]).astype(np.float32)
+    energy = power @ members
     decibels = 10 * np.log10(energy + SILENCE)
     rise = np.maximum(0.0, np.diff(decibels, axis=0)).sum(axis=1)
     return np.concatenate([[0.0], rise])
