@@ -96,7 +96,7 @@ def test_formula_before_its_key_holds_its_value_at_the_key():
 
 def test_bare_formula_and_names():
     clock = Clock(fps=25, frame_count=100)
-    assert at(Schedule.parse("s*fps + max_f - frames + pi - e"), 50, clock) == pytest.approx(50 + math.pi - math.e)
+    assert at(Schedule.parse("s*fps + max_f - frames + pi - e"), 50, clock) == pytest.approx(50 - 1 + math.pi - math.e)
     assert at(Schedule.parse("where(t > 5, 1, 0) + min(t, 2, 3) + max(t, 0) + (t % 4) + 2**3"), 6, clock) == 1 + 2 + 6 + 2 + 8
     assert at(Schedule.parse("arctan2(1, 1) + floor(2.7) + ceil(2.1) + abs(-1) + log10(100)"), 0, clock) == pytest.approx(
         math.pi / 4 + 2 + 3 + 1 + 2

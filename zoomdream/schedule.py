@@ -81,9 +81,10 @@ class Clock:
     sound: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def variables(self, frames: np.ndarray) -> dict[str, np.ndarray | float]:
-        """Every name at these (possibly fractional) frames; sound tables are indexed by frame."""
+        """Every name at these (possibly fractional) frames; sound tables are indexed by frame.
+        ``max_f`` is the last frame's number, as in Deforum."""
         names: dict[str, np.ndarray | float] = {
-            "t": frames, "s": frames / self.fps, "fps": self.fps, "max_f": self.frame_count, "frames": self.frame_count,
+            "t": frames, "s": frames / self.fps, "fps": self.fps, "max_f": self.frame_count - 1, "frames": self.frame_count,
         }  # fmt: skip
         for name, table in self.sound.items():
             names[name] = np.interp(frames, np.arange(len(table)), table, right=0.0)
