@@ -35,6 +35,7 @@ from pydantic import BaseModel
 
 from zoomdream.cli import main
 from zoomdream.config import Config, ConfigError, load_config
+from zoomdream.schedule import Clock, Schedule
 
 ERROR_PREFIX = "zoomdream: error: "
 COFFEE = Path(__file__).resolve().parent.parent / "configs" / "coffee.jpg"
@@ -605,9 +606,10 @@ def cheap_enough(config_path: Path) -> bool:
         return False
     if config.model.name in ("inception_v3_tf", "efficientnet_lite2"):
         return False
-    for path, spec, interpolation in config.schedules():
-        if path in ("dream.steps", "dream.octaves"):
-            if config.schedule(spec, path.split(".")[0]).values([0.0, 1.0, 2.0], config.fps).max() > 2:
+    for field in config.schedules():
+        if field.path in ("dream.steps", "dream.octaves"):
+            clock = Clock(config.fps, config.frame_count)
+            if Schedule.parse(field.spec, field.interpolation).values([0.0, 1.0, 2.0], clock).max() > 2:
                 return False
     return True
 

@@ -10,8 +10,9 @@ import difflib
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence, Union, get_args, get_origin
+from typing import Any, Literal, NamedTuple, Optional, Sequence, Union, get_args, get_origin
 
+import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
@@ -28,7 +29,9 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import Annotated
 
-from .schedule import Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
+from .expressions import SOUND_NAMES
+from .schedule import Bounds, Clock, Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
+from .sound import SoundError, track_seconds
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 MAX_SIDE = 8192
@@ -56,7 +59,9 @@ def Sched(
     le: float | None = None,
     integer: bool = False,
 ) -> Any:
-    """A numeric field that may also be keyframed; every keyframe value is range-checked."""
+    """A numeric field that may also be keyframed or a formula; its ``Bounds`` ride along as metadata
+    so ``Config.schedules`` finds it by type and the planner can check every frame of a formula."""
+    bounds = Bounds(ge, gt, le, integer)
 
     def check(value: Any) -> ScheduleSpec:
         try:
@@ -65,14 +70,13 @@ def Sched(
             raise ValueError(str(error)) from None
         for key in keyframes:
             v = key.value
+            if not isinstance(v, float):
+                continue
             if integer and v != int(v):
                 raise ValueError(f"must be a whole number (got {v:g})")
-            if ge is not None and v < ge:
-                raise ValueError(f"must be ≥ {ge:g} (got {v:g})")
-            if gt is not None and v <= gt:
-                raise ValueError(f"must be > {gt:g} (got {v:g})")
-            if le is not None and v > le:
-                raise ValueError(f"must be ≤ {le:g} (got {v:g})")
+            problem = bounds.problem(v)
+            if problem:
+                raise ValueError(f"{problem} (got {v:g})")
         if isinstance(value, dict):
             normal = {_frame_key(k): v for k, v in value.items()}
             if len(normal) != len(value):
@@ -80,9 +84,37 @@ def Sched(
             return normal
         return value
 
-    bounds = {k: v for k, v in {"minimum": ge, "exclusiveMinimum": gt, "maximum": le}.items() if v is not None}
-    schema = {**_SCHEDULE_JSON, "description": "a number or a keyframed schedule", **bounds}
-    return Annotated[ScheduleSpec, PlainValidator(check), WithJsonSchema(schema)]
+    limits = {k: v for k, v in {"minimum": ge, "exclusiveMinimum": gt, "maximum": le}.items() if v is not None}
+    schema = {**_SCHEDULE_JSON, "description": "a number, a keyframed schedule or a formula", **limits}
+    return Annotated[ScheduleSpec, bounds, PlainValidator(check), WithJsonSchema(schema)]
+
+
+class ScheduleField(NamedTuple):
+    """One keyframed field of a config, with what is needed to evaluate and check it."""
+
+    path: str
+    spec: ScheduleSpec
+    interpolation: str
+    bounds: Bounds
+
+
+def _field_bounds(annotation: Any, metadata: list) -> list[tuple[int | None, Bounds]]:
+    """(index in a tuple field or None, bounds) for each schedule a field holds, found by its type."""
+    own = [m for m in metadata if isinstance(m, Bounds)]
+    if own:
+        return [(None, own[0])]
+    return [
+        (i, meta)
+        for i, arg in enumerate(get_args(annotation))
+        for meta in getattr(arg, "__metadata__", ())
+        if isinstance(meta, Bounds)
+    ]
+
+
+def _seconds(value: Any) -> float:
+    """``10``, ``10.5`` or ``'10s'`` as seconds; NaN when it is none of these."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
+    return float(match.group(1)) if match else math.nan
 
 
 def _frame_key(key: Any) -> Any:
@@ -273,6 +305,20 @@ def old_color(data: Any) -> Any:
     return data
 
 
+class Audio(Section):
+    file: str = Field(..., min_length=1, description="sound file (mp3, wav, flac, aac, ogg) whose features drive formulas")
+    offset: Union[float, str] = Field(0.0, description="start this far into the file: seconds or '1.5s'")
+    decay: float = Field(0.25, gt=0, le=10, description="seconds the `beat` pulse takes to fall from 1 to 0")
+
+    @field_validator("offset")
+    @classmethod
+    def _offset_seconds(cls, value: float | str) -> float:
+        seconds = _seconds(value)
+        if not 0 <= seconds <= MAX_FRAMES:
+            raise ValueError(f"must be seconds ≥ 0 like 1.5 or '1.5s' (got {shown(value)})")
+        return seconds
+
+
 class Video(Section):
     codec: Literal["libx264", "libx265"] = Field("libx264", description="H.264 plays everywhere")
     crf: int = Field(18, ge=0, le=51, description="quality: lower is better and bigger")
@@ -326,7 +372,9 @@ class Config(Section):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="seeds noise and jitter")
     size: tuple[int, int] = Field((960, 540), description="width, height in pixels")
     frames: Optional[int] = Field(None, ge=1, le=MAX_FRAMES, description="frame count (default 120)")
-    duration: Optional[Union[float, str]] = Field(None, description="length instead of frames: seconds or '10s'")
+    duration: Optional[Union[float, str]] = Field(
+        None, description="length instead of frames: seconds, '10s', or 'audio' (the track after audio.offset)"
+    )
     fps: float = Field(30.0, ge=1, le=240, description="frames per second of the video")
     device: str = Field(
         "auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$", description="auto, cpu, cuda, cuda:N or mps"
@@ -341,6 +389,7 @@ class Config(Section):
     motion: Motion = Field(default_factory=Motion, description="camera path")
     color: Color = Field(default_factory=Color, description="colour stabilisation")
     output: Output = Field(default_factory=Output, description="what is written and where")
+    audio: Optional[Audio] = Field(None, description="a sound track whose features formulas can read")
     variants: list[dict[str, Any]] = Field(
         default_factory=list,
         description="lanes rendered side by side in one batch, each {name, seed, start, dream: {objective}, motion, color}",
@@ -355,23 +404,30 @@ class Config(Section):
 
     @field_validator("duration")
     @classmethod
-    def _duration_seconds(cls, value: float | str | None) -> float | None:
-        if value is None:
-            return None
+    def _duration_seconds(cls, value: float | str | None) -> float | str | None:
+        if value is None or value == "audio":
+            return value
         seconds = _seconds(value)
         if not 0 < seconds <= MAX_FRAMES:
-            raise ValueError(f"must be a positive length like 10 or '10s' (got {shown(value)})")
+            raise ValueError(f"must be a positive length like 10 or '10s', or audio (got {shown(value)})")
         return seconds
 
     @model_validator(mode="after")
     def _length_and_keys(self) -> "Config":
         if self.frames is not None and self.duration is not None:
             raise ValueError("frames: give frames or duration, not both")
-        if self.frame_count > MAX_FRAMES:
+        if self.duration == "audio" and self.audio is None:
+            raise ValueError("duration: 'audio' needs an audio section, e.g. audio: {file: track.ogg}")
+        if self.duration != "audio" and self.frame_count > MAX_FRAMES:
             raise ValueError(f"duration: gives {self.frame_count} frames, more than {MAX_FRAMES}")
-        for path, spec, interpolation in self.schedules():
+        sound = {name: np.zeros(1) for name in SOUND_NAMES} if self.audio else {}
+        for path, spec, interpolation, _ in self.schedules():
             try:
-                Schedule.parse(spec, interpolation).values([0.0], self.fps)
+                schedule = Schedule.parse(spec, interpolation)
+                unheard = sorted(({n for e in schedule.expressions for n in e.names} & set(SOUND_NAMES)) - set(sound))
+                if unheard:
+                    raise ScheduleError(f"{unheard[0]!r} needs an audio section, e.g. audio: {{file: track.ogg}}")
+                schedule.values([0.0], Clock(self.fps, 1, sound))
             except ScheduleError as error:
                 raise ValueError(f"{path}: {error}") from None
         return self
@@ -417,27 +473,28 @@ class Config(Section):
     def frame_count(self) -> int:
         if self.frames is not None:
             return self.frames
+        if self.duration == "audio":
+            raise ConfigError("duration: audio is measured when the config is loaded; use load_config")
         if self.duration is not None:
             return max(1, round(self.duration * self.fps))
         return 120
 
-    def schedules(self) -> list[tuple[str, ScheduleSpec, str]]:
-        """Every schedulable field as (key path, spec, interpolation), for checks that span them."""
+    def schedules(self) -> list[ScheduleField]:
+        """Every keyframed field, found by its ``Sched`` type, for checks and the planner."""
+        parts: list[tuple[str, BaseModel, str]] = [
+            ("dream", self.dream, self.dream.interpolation),
+            ("motion", self.motion, self.motion.interpolation),
+            ("color", self.color, "linear"),
+        ]
+        parts += [(f"dream.objective.{i}", t, self.dream.interpolation) for i, t in enumerate(self.dream.objective or [])]
         found = []
-        for section in ("dream", "motion"):
-            part = getattr(self, section)
-            for field, info in type(part).model_fields.items():
-                value = getattr(part, field)
-                if field == "center":
-                    found += [(f"motion.center.{i}", v, part.interpolation) for i, v in enumerate(value)]
-                elif info.metadata and any(isinstance(m, PlainValidator) for m in info.metadata):
-                    found.append((f"{section}.{field}", value, part.interpolation))
-        for i, term in enumerate(self.dream.objective or []):
-            found.append((f"dream.objective.{i}.weight", term.weight, self.dream.interpolation))
+        for prefix, part, interpolation in parts:
+            for name, info in type(part).model_fields.items():
+                value = getattr(part, name)
+                for index, bounds in _field_bounds(info.annotation, info.metadata):
+                    path, spec = (f"{prefix}.{name}", value) if index is None else (f"{prefix}.{name}.{index}", value[index])
+                    found.append(ScheduleField(path, spec, interpolation, bounds))
         return found
-
-    def schedule(self, spec: ScheduleSpec, section: str) -> Schedule:
-        return Schedule.parse(spec, getattr(self, section).interpolation)
 
     def output_dir(self) -> Path:
         return Path(self.output.dir) if self.output.dir else Path("renders") / self.name
@@ -604,6 +661,8 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     for term in config.dream.objective or []:
         for key in getattr(term, "paths", ()):
             setattr(term, key, resolve(getattr(term, key)))
+    if config.audio:
+        config.audio.file = resolve(config.audio.file)
     for variant in config.variants:
         for term in (variant.get("dream") or {}).get("objective") or []:
             for key in getattr(_kinds().get(term.get("kind", DEFAULT_KIND)), "paths", ()):
@@ -633,7 +692,22 @@ def load_config(
         set_dotted(raw, *parse_set(item))
     for key, value in values.items():
         set_dotted(raw, key.replace("__", "."), value)
-    return _resolve_paths(validate(raw, origin), base)
+    config = _resolve_paths(validate(raw, origin), base)
+    if config.duration == "audio":
+        config = validate({**config.model_dump(mode="json"), "duration": _audio_seconds(config)}, origin)
+    return config
+
+
+def _audio_seconds(config: Config) -> float:
+    """``duration: audio``: the length of the track after its offset."""
+    assert config.audio is not None
+    try:
+        seconds = track_seconds(config.audio.file, config.audio.offset)
+    except SoundError as error:
+        raise ConfigError(str(error)) from None
+    if seconds * config.fps < 1:
+        raise ConfigError(f"duration: audio: nothing of {config.audio.file} is left after audio.offset {config.audio.offset:g} s")
+    return seconds
 
 
 def json_schema() -> dict:

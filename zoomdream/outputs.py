@@ -63,10 +63,10 @@ def lane_folders(config: Config) -> list[tuple[str, Path]]:
     return [(str(name), folder / str(name)) for name in names]
 
 
-def prepare_folder(config: Config, overwrite: bool, resume: bool) -> tuple[Path, str]:
-    """Refuse to clobber an earlier render; make sure the folder can be written before any work.
+def prepare_folder(config: Config, overwrite: bool, resume: bool) -> str:
+    """Refuse to clobber an earlier render, before any work and without touching the disk.
 
-    Returns the folder and what it holds: ``empty``, ``finished``, ``interrupted`` (a checkpoint)
+    Returns what the output folder holds: ``empty``, ``finished``, ``interrupted`` (a checkpoint)
     or ``unfinished`` (died before its first checkpoint). Every refusal names the one flag that
     gets the user to a finished render, so no two messages send them in a circle.
     """
@@ -82,6 +82,11 @@ def prepare_folder(config: Config, overwrite: bool, resume: bool) -> tuple[Path,
         if found == "finished":
             raise OutputError(f"{folder}: holds a finished render; replace it with --overwrite, or change name", "--overwrite")
         raise OutputError(f"{folder}: holds an unfinished render; continue it with --resume", "--resume")
+    return "empty" if overwrite else found
+
+
+def make_writable(folder: Path) -> None:
+    """Create the folder and prove it can be written, before the first frame is made."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".zoomdream-write-test"
@@ -89,7 +94,6 @@ def prepare_folder(config: Config, overwrite: bool, resume: bool) -> tuple[Path,
         probe.unlink()
     except OSError as error:
         raise OutputError(f"{folder}: cannot write here ({error.strerror}); set output.dir to a writable folder") from None
-    return folder, "empty" if overwrite else found
 
 
 def _found(config: Config, folder: Path) -> str:

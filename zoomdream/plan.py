@@ -7,14 +7,18 @@ sharpening and the colour strength for that frame, already converted to per-fram
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import torch
 
-from .config import Config
+import numpy as np
+
+from .config import Config, ConfigError, ScheduleField
 from .dream import Settings
 from .motion import camera, per_frame
-from .schedule import Schedule
+from .schedule import Clock, Schedule, ScheduleError
+
+LOOKAHEAD = 64  # frames past the end that the camera path may read (motion.dream_every ≤ 64)
 
 
 @dataclass(frozen=True)
@@ -52,44 +56,62 @@ def matrices(moves: Sequence[Move], size: tuple[int, int]) -> torch.Tensor:
 
 
 class Planner:
-    """Parses every schedule once, then answers per frame."""
+    """Evaluates every schedule for every frame once (formulas included), then answers per frame.
 
-    def __init__(self, config: Config):
+    Formulas are checked here, for every frame the render uses, so a value out of range stops
+    the render before its first frame instead of part way through.
+    """
+
+    def __init__(self, config: Config, sound: Mapping[str, np.ndarray] | None = None):
         self.fps = config.fps
         self.per_second = config.motion.per == "second"
-        dream, motion = config.dream, config.motion
-        self.dream = {name: config.schedule(getattr(dream, name), "dream") for name in Settings.__dataclass_fields__}
-        self.motion = {
-            name: config.schedule(getattr(motion, name), "motion") for name in MOVES + ("sharpen",)
-        }
-        self.center = tuple(config.schedule(spec, "motion") for spec in motion.center)
-        self.weights = [config.schedule(term.weight, "dream") for term in dream.objective or []]
-        self.color = Schedule.parse(config.color.strength, "linear")
-        self.noise = config.schedule(dream.noise, "dream")
+        clock = Clock(config.fps, config.frame_count, sound or {})
+        frames = np.arange(config.frame_count + LOOKAHEAD, dtype=np.float64)
+        used = config.frame_count + config.motion.dream_every
+        self.tables = {field.path: _table(field, frames, clock, used) for field in config.schedules()}
+        self.weights = sorted((p for p in self.tables if p.startswith("dream.objective.")), key=lambda p: int(p.split(".")[2]))
 
     def dreams_at_all(self, frames: int) -> bool:
         """False when steps are 0 everywhere: a motion preview that needs no network."""
-        steps = self.dream["steps"]
-        return any(k.value > 0 for k in steps.keyframes) and frames > 0
+        return frames > 0 and bool(self.tables["dream.steps"][:frames].max() > 0)
 
     def at(self, t: int) -> FramePlan:
-        value = {name: schedule.at(t, self.fps) for name, schedule in self.dream.items()}
+        i = min(t, len(self.tables["dream.steps"]) - 1)
+        value = {path: float(table[i]) for path, table in self.tables.items()}
         settings = Settings(
-            steps=round(value["steps"]),
-            step_size=value["step_size"],
-            octaves=round(value["octaves"]),
-            octave_scale=value["octave_scale"],
-            jitter=round(value["jitter"]),
-            tile=round(value["tile"]),
+            steps=round(value["dream.steps"]),
+            step_size=value["dream.step_size"],
+            octaves=round(value["dream.octaves"]),
+            octave_scale=value["dream.octave_scale"],
+            jitter=round(value["dream.jitter"]),
+            tile=round(value["dream.tile"]),
         )
-        rates = [self.motion[name].at(t, self.fps) for name in MOVES]
+        rates = [value[f"motion.{name}"] for name in MOVES]
         if self.per_second:
             rates = list(per_frame(*rates[:4], self.fps, *rates[4:]))
         move = Move(
             *rates,
-            center_x=self.center[0].at(t, self.fps),
-            center_y=self.center[1].at(t, self.fps),
-            sharpen=self.motion["sharpen"].at(t, self.fps),
+            center_x=value["motion.center.0"],
+            center_y=value["motion.center.1"],
+            sharpen=value["motion.sharpen"],
         )
-        weights = tuple(w.at(t, self.fps) for w in self.weights)
-        return FramePlan(settings, move, weights, self.color.at(t, self.fps), self.noise.at(t, self.fps))
+        weights = tuple(value[path] for path in self.weights)
+        return FramePlan(settings, move, weights, value["color.strength"], value["dream.noise"])
+
+
+def _table(field: ScheduleField, frames: np.ndarray, clock: Clock, used: int) -> np.ndarray:
+    """One schedule's value at every frame; a formula that leaves the field's range at a used
+    frame is a one-line error naming the key and the frame."""
+    try:
+        schedule = Schedule.parse(field.spec, field.interpolation)
+        values = schedule.values(frames, clock)
+    except ScheduleError as error:
+        raise ConfigError(f"{field.path}: {error}") from None
+    if field.bounds.integer:
+        values = np.round(values)
+    if schedule.expressions:
+        problem = field.bounds.first_problem(values[:used])
+        if problem:
+            frame, why = problem
+            raise ConfigError(f"{field.path}: at frame {frame} the expression gives {values[frame]:.6g}; {why}")
+    return values

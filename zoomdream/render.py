@@ -19,20 +19,22 @@ from typing import Any, Iterator
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, color, look, models, motion, objectives, sinks, sources
+from . import checkpoint, color, look, models, motion, objectives, sinks, sound, sources
 from .config import COLOR_REFERENCES, Config, ConfigError, load_config
 from .dream import Objective, dream
 from .interrupt import StopRequests
 from .outputs import (
-    OutputError, RenderResult, clear_earlier, finished_result, lane_folders, open_sinks, prepare_folder, write_records,
+    OutputError, RenderResult, clear_earlier, finished_result, lane_folders, make_writable, open_sinks, prepare_folder,
+    write_records,
 )  # fmt: skip
-from .plan import FramePlan, Planner, matrices
+from .plan import LOOKAHEAD, FramePlan, Planner, matrices
 
 __all__ = ["Interrupted", "RenderError", "RenderResult", "Renderer", "render"]
 
 USER_ERRORS = (
     ConfigError, OutputError, models.ModelError, sources.SourceError, sinks.SinkError, checkpoint.CheckpointError,
     objectives.ObjectiveError,
+    sound.SoundError,
 )  # fmt: skip
 
 
@@ -86,6 +88,14 @@ FILL_NOISE = 0.08
 NOISE_SEED = 7919  # lanes' noise generators start apart from the jitter's
 
 
+def sound_features(config: Config) -> dict[str, Any]:
+    """The audio track's per-frame features for formulas (none without ``audio``), once per render."""
+    audio = config.audio
+    if audio is None:
+        return {}
+    return sound.features(audio.file, audio.offset, audio.decay, config.fps, config.frame_count + LOOKAHEAD)
+
+
 def lane_values(values: list[float]) -> torch.Tensor:
     """Per-lane numbers as float64 on the CPU: camera matrices are composed there (MPS has no
     float64) and the ops that use them move them to the frame's device and dtype."""
@@ -102,7 +112,8 @@ class Renderer:
         self.device = pick_device(config.device)
         self.config = config
         self.lanes = [with_objective(lane) for _, lane in config.lanes()]
-        self.planners = [Planner(lane) for lane in self.lanes]
+        features = sound_features(config)
+        self.planners = [Planner(lane, features) for lane in self.lanes]
         self.dtype = autocast_dtype(config.precision, self.device)
         self.generator = torch.Generator().manual_seed(config.seed)
         # Noise of each lane comes from its own generator, so a lane renders the same alone or beside others.
@@ -289,14 +300,16 @@ def render(
         source = config.model_dump(mode="json") if isinstance(config, Config) else config
         config = load_config(source, **overrides)
     overwrite = bool(config.output.overwrite if overwrite is None else overwrite) and not resume
-    folder, found = prepare_folder(config, overwrite, resume)
+    found = prepare_folder(config, overwrite, resume)
+    folder = config.output_dir()
     if found == "finished":
         if not quiet:
             print(f"zoomdream: {folder} is already finished; nothing to resume", file=sys.stderr)
         return finished_result(config)
+    renderer = Renderer(config)  # checks every frame's formulas and the objective before the folder is touched
+    make_writable(folder)
     with checkpoint.FolderLock(folder):
         saved = checkpoint.load(folder) if found == "interrupted" else None
-        renderer = Renderer(config)
         if saved:
             renderer.restore(saved)
         else:
