@@ -3,7 +3,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from zoomdream.motion import affine, chain, per_frame, relative, resampling_blur, sharpen, warp
+from zoomdream.motion import FIELD_OF_VIEW, affine, camera, chain, grid, per_frame, relative, resampling_blur, sharpen, warp
 
 
 def theta(zoom=1.0, rotate=0.0, pan_x=0.0, pan_y=0.0, cx=0.5, cy=0.5, size=(64, 64)):
@@ -106,3 +106,55 @@ def test_resampling_blur_is_zero_on_pixels_and_one_halfway():
     blur = resampling_blur(grid, (64, 64))
     assert torch.allclose(blur[:, 0], torch.ones_like(blur[:, 0]), atol=1e-4)
     assert torch.allclose(blur[:, 1], torch.zeros_like(blur[:, 1]), atol=1e-4)
+
+
+def moved(size=(80, 48), **rates):
+    values = {"zoom": 1.0, "rotate": 0.0, "pan_x": 0.0, "pan_y": 0.0, "tilt_x": 0.0, "tilt_y": 0.0, "cx": 0.5, "cy": 0.5}
+    values.update(rates)
+    t = {k: torch.tensor([float(v)]) for k, v in values.items()}
+    return camera(t["zoom"], t["rotate"], t["pan_x"], t["pan_y"], t["tilt_x"], t["tilt_y"], t["cx"], t["cy"], size=size)
+
+
+def test_without_tilt_the_camera_is_the_affine_move():
+    assert torch.equal(moved(zoom=1.1, rotate=3, pan_x=2), theta(zoom=1.1, rotate=3, pan_x=2, size=(80, 48)).double())
+
+
+def test_tilt_is_a_perspective_turn_about_the_centre():
+    width, height = 80, 48
+    focal = (width / 2) / math.tan(math.radians(FIELD_OF_VIEW) / 2)
+    right = moved(tilt_y=2.0)
+    assert right.shape == (1, 3, 3) and right[0, 2, 0] != 0, "a turn is projective"
+    sampled = grid(right, [1, 3, height, width])
+    centre = sampled[0, height // 2 - 1 : height // 2 + 1, width // 2 - 1 : width // 2 + 1].mean((0, 1))
+    assert math.isclose(float(centre[0]) * width / 2, focal * math.tan(math.radians(2.0)), rel_tol=0.02), "turning right samples to the right"
+    assert abs(float(centre[1])) < 1e-6
+    up = grid(moved(tilt_x=2.0), [1, 3, height, width])
+    assert float(up[0, height // 2, width // 2, 1]) < -0.05, "looking up samples the rows above"
+    far, near = sampled[0, :, -1, 1], sampled[0, :, 0, 1]
+    assert float(far.max() - far.min()) > float(near.max() - near.min()), "the side turned toward grows taller"
+
+
+def test_a_turn_and_its_reverse_cancel():
+    path = chain([moved(tilt_x=3.0, tilt_y=-2.0), moved(tilt_y=2.0), moved(tilt_x=-3.0)])
+    assert path[-1].shape == (1, 3, 3)
+    back = chain([moved(tilt_x=3.0), moved(tilt_x=-3.0)])[-1]
+    assert torch.allclose(back, torch.eye(2, 3, dtype=torch.float64).unsqueeze(0), atol=1e-12), "the composition is affine again"
+    x = image(48, 80)
+    assert torch.allclose(warp(x, back), x, atol=1e-5)
+
+
+def test_revealed_ground_gets_fresh_texture_not_a_mirror():
+    ramp = (0.2 + 0.6 * torch.arange(64.0) / 63).expand(1, 3, 64, 64).clone()
+    asked = []
+
+    def fill(lanes, shape):
+        asked.append(lanes.tolist())
+        return torch.full(shape, 0.3)
+
+    out = warp(ramp, theta(zoom=0.5), fill=fill)
+    assert asked == [[True]], "noise is asked for only for lanes that reveal something"
+    mirrored = warp(ramp, theta(zoom=0.5))
+    assert torch.allclose(out[..., 24:40, 24:40], mirrored[..., 24:40, 24:40]), "the old picture is untouched"
+    assert (out[..., :, :4] - mirrored[..., :, :4]).mean() > 0.2, "the revealed border is filled"
+    warp(ramp, theta(zoom=2.0), fill=fill)
+    assert len(asked) == 1, "zooming in reveals nothing"

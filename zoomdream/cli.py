@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", default=None, help="replace an earlier render of the same name")
     run.add_argument("--resume", action="store_true", help="continue an interrupted render from its checkpoint")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--preview", action="store_true",
+                     help="a quick look: a quarter of the pixels, cheaper dreaming, same camera, into <output>/preview/")
     with_config("check", "validate a config without rendering")
     layers = commands.add_parser("layers", help="list a model's layers and their channel counts")
     layers.add_argument("model", help=f"bundled ({', '.join(BUNDLED)}) or a torchvision model name")
@@ -84,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
               f"{config.fps:g} fps, model {config.model.name}, output {config.output_dir()}")
     else:
         config = load_config(args.config, args.overrides)
-        result = render(config, overwrite=args.overwrite, resume=args.resume, quiet=args.quiet)
+        result = render(config, overwrite=args.overwrite, resume=args.resume, quiet=args.quiet, preview=args.preview)
         if not args.quiet:
             print(f"wrote {result.video or result.frames_dir} ({result.frames} frames in {result.seconds:.1f} s)")
     return 0

@@ -371,6 +371,9 @@ class Config(Section):
     name: str = Field("zoomdream", pattern=NAME_PATTERN, description="render name; output goes to renders/<name>/")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="seeds noise and jitter")
     size: tuple[int, int] = Field((960, 540), description="width, height in pixels")
+    scale: float = Field(
+        1.0, gt=0, le=1, description="render at this fraction of `size` (a proxy or a preview); the camera moves the same"
+    )
     frames: Optional[int] = Field(None, ge=1, le=MAX_FRAMES, description="frame count (default 120)")
     duration: Optional[Union[float, str]] = Field(
         None, description="length instead of frames: seconds, '10s', or 'audio' (the track after audio.offset)"
@@ -468,6 +471,11 @@ class Config(Section):
                 first = error.errors(include_url=False)[0]
                 raise ConfigError(_format_error({**first, "loc": ("variants", i, *first["loc"])})) from None
         return lanes
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """The size frames are rendered at: ``size`` times ``scale``, never below the smallest side."""
+        return tuple(max(MIN_SIDE, round(side * self.scale)) for side in self.size)  # type: ignore[return-value]
 
     @property
     def frame_count(self) -> int:

@@ -23,6 +23,7 @@ from torchvision.transforms.functional import gaussian_blur
 
 # Focal length of the virtual camera that tilts, as a horizontal field of view (Deforum's default).
 FIELD_OF_VIEW = 40.0
+AFFINE_TOLERANCE = 1e-12
 
 
 def per_frame(zoom: float, rotate: float, pan_x: float, pan_y: float, fps: float, *tilts: float) -> tuple[float, ...]:
@@ -115,8 +116,10 @@ def square(theta: torch.Tensor) -> torch.Tensor:
 
 
 def short(theta: torch.Tensor) -> torch.Tensor:
-    """The (B, 2, 3) form when every lane's matrix is affine (last row exactly 0 0 1)."""
-    if theta.shape[-2] == 3 and bool((theta[:, 2] == torch.tensor([0.0, 0.0, 1.0], dtype=theta.dtype)).all()):
+    """The (B, 2, 3) form when every lane's matrix is affine (last row 0 0 1, to rounding: a turn
+    and its reverse compose to an affine move again)."""
+    bottom = torch.tensor([0.0, 0.0, 1.0], dtype=theta.dtype, device=theta.device)
+    if theta.shape[-2] == 3 and bool(((theta[:, 2] - bottom).abs() <= AFFINE_TOLERANCE).all()):
         return theta[:, :2]
     return theta
 

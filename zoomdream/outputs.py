@@ -169,7 +169,7 @@ def open_sinks(config: Config, segments: list[list[str]], result: RenderResult) 
             path = folder / f"{stem}.mp4"
             video = config.output.video
             done = segments[lane] if lane < len(segments) else []
-            videos.append(sinks.SegmentedVideo(path, config.size, config.fps, video.codec, video.crf, state / stem, done))
+            videos.append(sinks.SegmentedVideo(path, config.frame_size, config.fps, video.codec, video.crf, state / stem, done))
             opened.append(LaneSink(lane, videos[-1]))
             result.videos.append(path)
         if config.output.frames is not None:
@@ -186,7 +186,7 @@ def write_records(config: Config, result: RenderResult, details: dict[str, Any])
         "python": platform.python_version(),
         "device": result.device,
         **details,
-        "size": list(config.size),
+        "size": list(config.frame_size),
         "fps": config.fps,
         "frames": result.frames,
         "lanes": max(1, len(config.variants)),

@@ -17,6 +17,7 @@ from .config import Config, ConfigError, ScheduleField
 from .dream import Settings
 from .motion import camera, per_frame
 from .schedule import Clock, Schedule, ScheduleError
+from .sound import features
 
 LOOKAHEAD = 64  # frames past the end that the camera path may read (motion.dream_every ≤ 64)
 
@@ -55,6 +56,14 @@ def matrices(moves: Sequence[Move], size: tuple[int, int]) -> torch.Tensor:
     return camera(*columns, size=size)
 
 
+def sound_features(config: Config) -> dict[str, np.ndarray]:
+    """The audio track's per-frame features for formulas (none without ``audio``), once per render."""
+    audio = config.audio
+    if audio is None:
+        return {}
+    return features(audio.file, audio.offset, audio.decay, config.fps, config.frame_count + LOOKAHEAD)
+
+
 class Planner:
     """Evaluates every schedule for every frame once (formulas included), then answers per frame.
 
@@ -65,6 +74,7 @@ class Planner:
     def __init__(self, config: Config, sound: Mapping[str, np.ndarray] | None = None):
         self.fps = config.fps
         self.per_second = config.motion.per == "second"
+        self.scale = config.scale  # jitter is in the recipe's pixels
         clock = Clock(config.fps, config.frame_count, sound or {})
         frames = np.arange(config.frame_count + LOOKAHEAD, dtype=np.float64)
         used = config.frame_count + config.motion.dream_every
@@ -83,7 +93,7 @@ class Planner:
             step_size=value["dream.step_size"],
             octaves=round(value["dream.octaves"]),
             octave_scale=value["dream.octave_scale"],
-            jitter=round(value["dream.jitter"]),
+            jitter=round(value["dream.jitter"] * self.scale),
             tile=round(value["dream.tile"]),
         )
         rates = [value[f"motion.{name}"] for name in MOVES]

@@ -27,7 +27,8 @@ from .outputs import (
     OutputError, RenderResult, clear_earlier, finished_result, lane_folders, make_writable, open_sinks, prepare_folder,
     write_records,
 )  # fmt: skip
-from .plan import LOOKAHEAD, FramePlan, Planner, matrices
+from .plan import FramePlan, Planner, matrices, sound_features
+from .preview import preview_config
 
 __all__ = ["Interrupted", "RenderError", "RenderResult", "Renderer", "render"]
 
@@ -77,23 +78,15 @@ def with_objective(config: Config) -> Config:
 def start_frame(config: Config) -> torch.Tensor:
     """A lane's first frame; noise comes from the lane's own seed so variants can differ."""
     if config.start.image:
-        return sources.load_image(config.start.image, config.size, config.start.fit)
+        return sources.load_image(config.start.image, config.frame_size, config.start.fit)
     noise = config.start.noise
     assert noise is not None
-    return sources.noise(noise.kind, noise.scale, config.size, torch.Generator().manual_seed(config.seed))
+    return sources.noise(noise.kind, noise.scale, config.frame_size, torch.Generator().manual_seed(config.seed))
 
 
 # Std of the noise laid over revealed ground: enough texture for a few ascent steps to grow on.
 FILL_NOISE = 0.08
 NOISE_SEED = 7919  # lanes' noise generators start apart from the jitter's
-
-
-def sound_features(config: Config) -> dict[str, Any]:
-    """The audio track's per-frame features for formulas (none without ``audio``), once per render."""
-    audio = config.audio
-    if audio is None:
-        return {}
-    return sound.features(audio.file, audio.offset, audio.decay, config.fps, config.frame_count + LOOKAHEAD)
 
 
 def lane_values(values: list[float]) -> torch.Tensor:
@@ -135,18 +128,21 @@ class Renderer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         net = torch.compile(net, dynamic=False) if self.config.compile else net
-        context = objectives.Context(net, widths, self.device, self.config.size, self.config.model.name, len(self.lanes))
+        context = objectives.Context(net, widths, self.device, self.config.frame_size, self.config.model.name, len(self.lanes))
         return net, [objectives.build(lane.dream.objective or [], context) for lane in self.lanes]
 
     @staticmethod
     def _color_settings(lane: Config) -> color.ColorSettings:
         c = lane.color
         path = c.reference not in COLOR_REFERENCES
-        image = sources.load_image(c.reference, lane.size, "cover") if path and c.mode != "none" else None
+        image = sources.load_image(c.reference, lane.frame_size, "cover") if path and c.mode != "none" else None
         return color.ColorSettings(c.mode, c.space, "image" if path else c.reference, image, c.memory * lane.fps)
 
     def move(self, t: int) -> torch.Tensor:
-        """Every lane's camera move into frame t: sampling matrices into frame t - 1."""
+        """Every lane's camera move into frame t: sampling matrices into frame t - 1.
+
+        Built for the recipe's ``size``, so a scaled render (a preview) moves exactly the same.
+        """
         return matrices([planner.at(t).move for planner in self.planners], self.config.size)
 
     def frames(self) -> Iterator[tuple[int, torch.Tensor]]:
@@ -288,17 +284,21 @@ def render(
     overwrite: bool | None = None,
     resume: bool = False,
     quiet: bool = False,
+    preview: bool = False,
     **overrides: Any,
 ) -> RenderResult:
     """Render a config (or a YAML path) to its output folder; returns the paths and timings.
 
     With ``resume`` it continues an unfinished render from its checkpoint (or from the first
     frame when it died before its first checkpoint); the frames equal those of an uninterrupted
-    render (bit for bit on the CPU). A finished render is left as it is.
+    render (bit for bit on the CPU). A finished render is left as it is. ``preview`` renders the
+    recipe cheaper into ``<output>/preview/`` (see ``zoomdream.preview``).
     """
     if not isinstance(config, Config) or overrides:
         source = config.model_dump(mode="json") if isinstance(config, Config) else config
         config = load_config(source, **overrides)
+    if preview:
+        config = preview_config(config)
     overwrite = bool(config.output.overwrite if overwrite is None else overwrite) and not resume
     found = prepare_folder(config, overwrite, resume)
     folder = config.output_dir()

@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from . import look
 from .config import Config, load_config
 from .outputs import lane_folders
-from .plan import Planner, matrices
+from .plan import Planner, matrices, sound_features
 from .sinks import write_atomic
 
 
@@ -91,7 +91,7 @@ def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[flo
     """The lane's curves, and the frames picked for the contact sheet."""
     source, frames = read_frames(lane)
     picks = set(spaced(lane.config.frame_count, sheet_frames))
-    planner, size = Planner(lane.config), lane.config.size
+    planner, size = Planner(lane.config, sound_features(lane.config)), lane.config.size
     recorder, kept, previous = look.Recorder([lane.name]), {}, None
     with torch.no_grad():
         for t, image in enumerate(frames):
