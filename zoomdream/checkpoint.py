@@ -56,6 +56,7 @@ class Checkpoint:
 
     next_frame: int
     frame: torch.Tensor  # the last dreamed frame, (B, 3, H, W)
+    velocity: torch.Tensor | None  # the dream's change at that frame, carried on with dream.calm
     generators: list[torch.Tensor]  # the render's, then each lane's
     color: dict[str, Any]
     fingerprint: dict[str, Any]

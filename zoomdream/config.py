@@ -229,6 +229,9 @@ class Dream(Section):
     tile: Sched(ge=64, le=MAX_SIDE, integer=True) = Field(  # type: ignore[valid-type]
         768, description="frames larger than this are dreamed in tiles of this size, batched"
     )
+    calm: Sched(ge=0, le=0.95) = Field(  # type: ignore[valid-type]
+        0.0, description="momentum of the dream's change along the camera: calmer texture, same strength"
+    )
     noise: Sched(ge=0, le=1) = Field(  # type: ignore[valid-type]
         0.0, description="seeded noise (std) added before each dreamed frame, so a long zoom keeps finding new detail"
     )

@@ -44,6 +44,7 @@ class FramePlan:
     weights: tuple[float, ...]
     color_strength: float
     noise: float
+    calm: float
 
 
 MOVES = ("zoom", "rotate", "pan_x", "pan_y", "tilt_x", "tilt_y")
@@ -106,7 +107,7 @@ class Planner:
             sharpen=value["motion.sharpen"],
         )
         weights = tuple(value[path] for path in self.weights)
-        return FramePlan(settings, move, weights, value["color.strength"], value["dream.noise"])
+        return FramePlan(settings, move, weights, value["color.strength"], value["dream.noise"], value["dream.calm"])
 
 
 def _table(field: ScheduleField, frames: np.ndarray, clock: Clock, used: int) -> np.ndarray:

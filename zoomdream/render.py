@@ -116,6 +116,7 @@ class Renderer:
         self.net, self.terms = self._network(layers) if dreams else (None, [])
         self.colors = color.ColorCoherence([self._color_settings(lane) for lane in self.lanes], config.motion.dream_every)
         self.x: torch.Tensor | None = None  # the last dreamed frame
+        self.velocity: torch.Tensor | None = None  # the dream's change at that frame (see _calm)
         self.next_frame = 0
 
     def _network(self, layers: list[str]) -> tuple[Any, list[list[Objective]]]:
@@ -172,6 +173,8 @@ class Renderer:
         path = motion.chain([self.move(t + i) for i in range(k)])
         sharpness = lane_values([planner.at(t + k - 1).move.sharpen for planner in self.planners])
         carried = motion.warp(x, path[-1], sharpness, fill=self._fill)
+        if self.velocity is not None:
+            self.velocity = motion.warp(self.velocity, path[-1])
         dreamed = self._dreamed(carried, t + k - 1)
         if k == 1:
             return dreamed[None]
@@ -205,11 +208,22 @@ class Renderer:
             noise = self._noise(amount > 0, x.shape) * amount.view(-1, 1, 1, 1)
             x = (x + noise.to(x)).clamp(0, 1)
         if self.net is not None and plans[0].settings.steps > 0:
-            x = self._dream(x, plans)
+            x = self._calm(x, self._dream(x, plans), lane_values([p.calm for p in plans]))
         x = self.colors(x, lane_values([p.color_strength for p in plans]))
         if not bool(torch.isfinite(x).all()):
             raise RenderError(f"frame {t}: the dream produced NaN or Inf; lower dream.step_size or set precision: fp32")
         return x
+
+    def _calm(self, x: torch.Tensor, dreamed: torch.Tensor, calm: torch.Tensor) -> torch.Tensor:
+        """The dream's change with momentum along the camera: ``calm`` of the change carried from the
+        last dreamed frame plus the rest of this frame's, so what the dream does consistently keeps
+        its strength while what jitters from frame to frame (the boil a viewer sees) averages out."""
+        change = dreamed - x
+        if self.velocity is not None:
+            keep = calm.view(-1, 1, 1, 1).to(x)
+            change = keep * self.velocity + (1 - keep) * change
+        self.velocity = change
+        return (x + change).clamp(0, 1)
 
     def _dream(self, x: torch.Tensor, plans: list[FramePlan]) -> torch.Tensor:
         scores = [objectives.combine(terms, plan.weights) for terms, plan in zip(self.terms, plans)]
@@ -223,6 +237,7 @@ class Renderer:
         return checkpoint.Checkpoint(
             next_frame=self.next_frame,
             frame=self.x.detach().float().cpu().clone(),
+            velocity=None if self.velocity is None else self.velocity.detach().float().cpu().clone(),
             generators=[g.get_state() for g in [self.generator, *self.lane_generators]],
             color=self.colors.state_dict(),
             fingerprint=checkpoint.fingerprint(self.config),
@@ -236,6 +251,7 @@ class Renderer:
             generator.set_state(state)
         self.colors.load_state_dict(saved.color)
         self.x, self.next_frame = saved.frame.to(self.device), saved.next_frame
+        self.velocity = None if saved.velocity is None else saved.velocity.to(self.device)
 
 
 class LookRecorder(look.Recorder):
