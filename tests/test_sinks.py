@@ -7,7 +7,19 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from zoomdream.sinks import FrameSink, Sink, SinkError, VideoSink, WriterThread, write_atomic
+from zoomdream import sinks
+from zoomdream.codecs import CODECS
+from zoomdream.sinks import (
+    FrameSink,
+    SegmentedVideo,
+    Sink,
+    SinkError,
+    VideoSink,
+    WriterThread,
+    available_encoders,
+    check_codec,
+    write_atomic,
+)
 
 
 def gradient(w: int, h: int, shift: float = 0.0) -> np.ndarray:
@@ -63,13 +75,41 @@ def test_video_is_only_renamed_on_clean_close(tmp_path):
 
 
 def test_bad_codec_is_one_line_sink_error(tmp_path):
-    path = tmp_path / "clip.mp4"
     with pytest.raises(SinkError) as info:
-        with VideoSink(path, (32, 32), fps=10, codec="no_such_codec") as sink:
-            sink.write(0, gradient(32, 32))
+        VideoSink(tmp_path / "clip.mp4", (32, 32), fps=10, codec="no_such_codec")
     message = str(info.value)
-    assert str(path) in message and "no_such_codec" in message and "\n" not in message
-    assert not path.exists()
+    assert message.startswith("output.video.codec:") and "no_such_codec" in message and "libx264" in message
+    assert "\n" not in message and list(tmp_path.iterdir()) == []
+
+
+def test_missing_encoder_names_the_key_and_an_alternative(monkeypatch):
+    monkeypatch.setattr(sinks, "available_encoders", lambda: frozenset({"libx264", "prores_ks"}))
+    with pytest.raises(SinkError) as info:
+        check_codec("dnxhr", (1920, 1080))
+    assert str(info.value).startswith("output.video.codec: dnxhr needs ffmpeg's dnxhd encoder")
+    assert str(info.value).endswith("use libx264 or prores instead")
+
+
+def test_every_codec_is_in_the_bundled_ffmpeg():
+    assert {codec.encoder for codec in CODECS.values()} <= available_encoders()
+
+
+def test_dnxhr_refuses_frames_below_its_minimum():
+    with pytest.raises(SinkError, match=r"output.video.codec: dnxhr needs frames of at least 256x120 \(size is 64x48\)"):
+        check_codec("dnxhr", (64, 48))
+
+
+def test_prores_keeps_more_than_8_bits(tmp_path):
+    """A ramp finer than 8-bit steps comes back with more than 256 levels: the frames reached ffmpeg at 16 bits."""
+    path = tmp_path / "ramp.mov"
+    ramp = np.repeat(np.linspace(0.2, 0.6, 1024, dtype=np.float32)[None, :, None], 3, axis=2)
+    with VideoSink(path, (1024, 8), fps=10, codec="prores") as sink:
+        assert sink.bit_depth == 16
+        sink.write(0, np.repeat(ramp, 8, axis=0))
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb48le", bpp=6)
+    next(reader)
+    back = np.frombuffer(next(reader), np.uint16).reshape(8, 1024, 3)
+    assert len(np.unique(back[4, :, 1])) > 400  # 8 bits would give 0.4 * 255 = 102 levels
 
 
 def test_video_in_unwritable_folder(tmp_path):
@@ -78,19 +118,79 @@ def test_video_in_unwritable_folder(tmp_path):
         VideoSink(tmp_path / "blocker" / "clip.mp4", (32, 32), fps=10)
 
 
+@pytest.mark.parametrize("format", ["png", "tiff"])
 @pytest.mark.parametrize("bit_depth, dtype", [(8, np.uint8), (16, np.uint16)])
-def test_png_sequence_reads_back(tmp_path, bit_depth, dtype):
+def test_image_sequence_reads_back(tmp_path, format, bit_depth, dtype):
     frame = gradient(17, 9)
-    with FrameSink(tmp_path / "frames", bit_depth=bit_depth) as sink:
+    with FrameSink(tmp_path / "frames", bit_depth=bit_depth, format=format, start_number=1001) as sink:
         sink.write(3, frame)
-    path = tmp_path / "frames" / "000003.png"
-    header = path.read_bytes()[:26]
-    assert header[24] == bit_depth and header[25] == 2  # IHDR: bit depth, colour type RGB
+    path = tmp_path / "frames" / f"001004.{format}"
+    if format == "png":
+        header = path.read_bytes()[:26]
+        assert header[24] == bit_depth and header[25] == 2  # IHDR: bit depth, colour type RGB
     back = iio.imread(path, plugin="opencv", flags=-1)  # -1: IMREAD_UNCHANGED keeps 16 bits
     top = (1 << bit_depth) - 1
     assert back.dtype == dtype and back.shape == (9, 17, 3)
     assert np.array_equal(back, np.rint(frame * top).astype(dtype))
     assert leftovers(tmp_path) == []
+
+
+def test_exr_is_half_float_linear_with_rec709_chromaticities(tmp_path):
+    import OpenEXR
+
+    frame = gradient(17, 9)
+    with FrameSink(tmp_path, format="exr") as sink:
+        assert sink.bit_depth == 16, "EXR asks the renderer for float frames"
+        sink.write(0, frame)
+    with OpenEXR.File(str(tmp_path / "000000.exr")) as exr:
+        pixels = exr.channels()["RGB"].pixels
+        chroma = exr.header()["chromaticities"]
+    assert pixels.dtype == np.float16 and pixels.shape == (9, 17, 3)
+    assert np.allclose(chroma, [0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290])
+    assert abs(float(pixels[frame == 0.5][0]) - 0.2140) < 1e-3  # sRGB 0.5 is linear 0.214
+
+
+def names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_segments_merge_like_a_binary_counter(tmp_path):
+    """16 checkpoints leave one segment, 7 leave three (4 + 2 + 1), and the video has every frame."""
+    video = SegmentedVideo(tmp_path / "clip.mp4", (32, 32), fps=10, folder=tmp_path / "seg")
+    counts = []
+    for cut in range(16):
+        for i in range(cut * 2, cut * 2 + 2):
+            video.write(i, gradient(32, 32, i / 32))
+        segments = video.cut()
+        video.release()
+        assert names(tmp_path / "seg") == segments
+        counts.append(len(segments))
+    assert counts[6] == 3 and counts[15] == 1 and max(counts) <= 4
+    assert segments == ["000000-000032.mp4"]
+    for i in range(32, 35):
+        video.write(i, gradient(32, 32))
+    video.close()
+    assert probe(tmp_path / "clip.mp4")[0] == 35
+
+
+def test_merged_segments_stay_until_the_checkpoint_names_the_merge(tmp_path):
+    video = SegmentedVideo(tmp_path / "clip.mp4", (32, 32), fps=10, folder=tmp_path / "seg")
+    for i in range(4):
+        video.write(i, gradient(32, 32))
+        saved = video.cut()  # the checkpoint of the crash below names these
+    assert saved == ["000000-000004.mp4"]
+    assert names(tmp_path / "seg") == [
+        "000000-000001.mp4", "000000-000002.mp4", "000000-000004.mp4",
+        "000001-000002.mp4", "000002-000003.mp4", "000002-000004.mp4", "000003-000004.mp4",
+    ]  # fmt: skip
+    # The render dies before the checkpoint naming the last merge is saved, so the resumed
+    # render opens with the list before it: only those files stay.
+    older = ["000000-000002.mp4", "000002-000003.mp4", "000003-000004.mp4"]
+    resumed = SegmentedVideo(tmp_path / "clip.mp4", (32, 32), fps=10, folder=tmp_path / "seg", done=older)
+    assert names(tmp_path / "seg") == older
+    resumed.write(4, gradient(32, 32))
+    resumed.close()
+    assert probe(tmp_path / "clip.mp4")[0] == 5
 
 
 def test_frame_sink_rejects_other_depths(tmp_path):

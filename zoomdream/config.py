@@ -25,6 +25,7 @@ from pydantic import (
 )
 from typing_extensions import Annotated
 
+from .codecs import CODECS
 from .schedule import Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -171,13 +172,33 @@ class Color(Section):
 
 
 class Video(Section):
-    codec: Literal["libx264", "libx265"] = Field("libx264", description="H.264 plays everywhere")
-    crf: int = Field(18, ge=0, le=51, description="quality: lower is better and bigger")
+    codec: Literal[tuple(CODECS)] = Field(  # type: ignore[valid-type]
+        "libx264",
+        description="libx264 plays everywhere, libx265 and libsvtav1 are smaller (.mp4); "
+        "prores (4444 10-bit) and dnxhr (HQX 10-bit) are .mov intermediates for editing",
+    )
+    crf: int = Field(18, ge=0, le=51, description="quality of libx264/libx265/libsvtav1: lower is better and bigger")
 
 
 class Frames(Section):
-    format: Literal["png"] = Field("png", description="image sequence format")
-    bit_depth: Literal[8, 16] = Field(8, description="16-bit PNG keeps headroom for grading")
+    format: Literal["png", "exr", "tiff"] = Field(
+        "png", description="png or tiff (8/16-bit sRGB), exr (half-float scene-linear, Rec.709 primaries)"
+    )
+    bit_depth: Literal[8, 16] = Field(8, description="png and tiff: 16 bits keep headroom for grading")
+    start_number: int = Field(0, ge=0, le=10_000_000, description="number of the first file, e.g. 1 or 1001")
+
+
+class Audio(Section):
+    file: str = Field(..., min_length=1, description="sound muxed into the video: mp3, wav, flac, aac or ogg")
+    offset: Union[float, str] = Field(0.0, description="seconds into the track where the video starts: 12.5 or '12.5s'")
+
+    @field_validator("offset")
+    @classmethod
+    def _offset_seconds(cls, value: float | str) -> float:
+        seconds = parse_seconds(value)
+        if not 0 <= seconds <= 1e6:
+            raise ValueError(f"must be seconds ≥ 0 like 12.5 or '12.5s' (got {shown(value)})")
+        return seconds
 
 
 class Output(Section):
@@ -216,6 +237,7 @@ class Config(Section):
     motion: Motion = Field(default_factory=Motion, description="camera path")
     color: Color = Field(default_factory=Color, description="colour stabilisation")
     output: Output = Field(default_factory=Output, description="what is written and where")
+    audio: Optional[Audio] = Field(None, description="a sound track for the video")
     variants: list[dict[str, Any]] = Field(
         default_factory=list,
         description="lanes rendered side by side in one batch, each {name, seed, start, dream: {objective}, motion, color}",
@@ -233,8 +255,7 @@ class Config(Section):
     def _duration_seconds(cls, value: float | str | None) -> float | None:
         if value is None:
             return None
-        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
-        seconds = float(match.group(1)) if match else math.nan
+        seconds = parse_seconds(value)
         if not 0 < seconds <= MAX_FRAMES:
             raise ValueError(f"must be a positive length like 10 or '10s' (got {shown(value)})")
         return seconds
@@ -319,6 +340,12 @@ class Config(Section):
 
 
 VARIANT_KEYS = ("name", "seed", "start", "dream", "motion", "color")
+
+
+def parse_seconds(value: float | str) -> float:
+    """``10``, ``10.5`` or ``"10.5s"`` as seconds; NaN when it is none of those."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
+    return float(match.group(1)) if match else math.nan
 
 
 def _merge(base: dict, changes: dict) -> dict:
@@ -467,6 +494,8 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         config.start.image = resolve(config.start.image)
     if config.model.weights:
         config.model.weights = resolve(config.model.weights)
+    if config.audio:
+        config.audio.file = resolve(config.audio.file)
     if config.color.match not in ("none", "first_frame"):
         config.color.match = resolve(config.color.match)
     for variant in config.variants:

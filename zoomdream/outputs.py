@@ -1,9 +1,9 @@
 """The render folder: what may be replaced, where each lane's video and frames go, the records.
 
 ```
-renders/<name>/<name>.mp4            one lane
+renders/<name>/<name>.mp4            one lane (.mov for prores and dnxhr)
 renders/<name>/<variant>/<variant>.mp4   with variants, one folder per lane
-renders/<name>/frames/000000.png     (or <variant>/frames/...)
+renders/<name>/frames/000000.png     (or <variant>/frames/..., .exr, .tiff)
 renders/<name>/config.yaml, render.json, state/
 ```
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, checkpoint, sinks
+from .codecs import CODECS, EXTENSIONS
 from .config import Config
 
 
@@ -55,12 +56,29 @@ def lane_folders(config: Config) -> list[tuple[str, Path]]:
     return [(str(name), folder / str(name)) for name in names]
 
 
+def video_name(config: Config, stem: str) -> str:
+    """A lane's video file: the codec picks the container."""
+    codec = config.output.video.codec if config.output.video else "libx264"
+    return f"{stem}{CODECS[codec].extension}"
+
+
+def check_outputs(config: Config) -> None:
+    """What only ffmpeg can tell (its encoders, the sound file) is checked before any work."""
+    if config.output.video is not None:
+        sinks.check_codec(config.output.video.codec, config.size)
+    if config.audio is not None:
+        sinks.Soundtrack.check(config.audio.file, config.audio.offset)
+
+
 def prepare_folder(config: Config, overwrite: bool, resume: bool) -> Path:
     """Refuse to clobber an earlier render; make sure the folder can be written before any work."""
     folder = config.output_dir()
     interrupted = checkpoint.path(folder).exists()
     finished = (folder / "render.json").exists()
-    earlier = finished or any((lane / "frames").exists() or (lane / f"{stem}.mp4").exists() for stem, lane in lane_folders(config))
+    earlier = finished or any(
+        (lane / "frames").exists() or any((lane / f"{stem}{ext}").exists() for ext in EXTENSIONS)
+        for stem, lane in lane_folders(config)
+    )
     if resume and not interrupted:
         done = "it is already complete" if finished else "there is no checkpoint"
         raise OutputError(f"{folder}: nothing to resume ({done}); render without --resume")
@@ -75,6 +93,7 @@ def prepare_folder(config: Config, overwrite: bool, resume: bool) -> Path:
         probe.unlink()
     except OSError as error:
         raise OutputError(f"{folder}: cannot write here ({error.strerror}); set output.dir to a writable folder") from None
+    check_outputs(config)
     return folder
 
 
@@ -86,7 +105,8 @@ def clear_earlier(config: Config) -> None:
         (folder / name).unlink(missing_ok=True)
     for stem, lane in lane_folders(config):
         shutil.rmtree(lane / "frames", ignore_errors=True)
-        (lane / f"{stem}.mp4").unlink(missing_ok=True)
+        for ext in EXTENSIONS:
+            (lane / f"{stem}{ext}").unlink(missing_ok=True)
 
 
 class LaneSink(sinks.Sink):
@@ -94,6 +114,7 @@ class LaneSink(sinks.Sink):
 
     def __init__(self, lane: int, sink: sinks.Sink):
         self.lane, self.sink = lane, sink
+        self.bit_depth = sink.bit_depth
 
     def write(self, index: int, frame: Any) -> None:
         self.sink.write(index, frame[self.lane])
@@ -110,16 +131,21 @@ def open_sinks(config: Config, segments: list[list[str]], result: RenderResult) 
     opened: list[sinks.Sink] = []
     videos: list[sinks.SegmentedVideo] = []
     state = config.output_dir() / checkpoint.STATE_DIR / "segments"
+    sound = sinks.Soundtrack(Path(config.audio.file), config.audio.offset) if config.audio else None
     for lane, (stem, folder) in enumerate(lane_folders(config)):
         if config.output.video is not None:
-            path = folder / f"{stem}.mp4"
+            path = folder / video_name(config, stem)
             video = config.output.video
             done = segments[lane] if lane < len(segments) else []
-            videos.append(sinks.SegmentedVideo(path, config.size, config.fps, video.codec, video.crf, state / stem, done))
+            videos.append(
+                sinks.SegmentedVideo(path, config.size, config.fps, video.codec, video.crf, state / stem, done, sound)
+            )
             opened.append(LaneSink(lane, videos[-1]))
             result.videos.append(path)
         if config.output.frames is not None:
-            opened.append(LaneSink(lane, sinks.FrameSink(folder / "frames", config.output.frames.bit_depth)))
+            frames = config.output.frames
+            sink = sinks.FrameSink(folder / "frames", frames.bit_depth, frames.format, frames.start_number)
+            opened.append(LaneSink(lane, sink))
             result.frame_dirs.append(folder / "frames")
     return opened, videos
 

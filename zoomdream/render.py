@@ -296,9 +296,11 @@ def _loop(
     def save_checkpoint(state: dict[str, Any]) -> None:
         state["segments"] = [video.cut() for video in videos]
         checkpoint.save(folder, state)
+        for video in videos:
+            video.release()  # the segments merged away, now that no checkpoint names them
 
     writer = sinks.WriterThread(opened)
-    exact = config.output.frames is not None and config.output.frames.bit_depth > 8
+    exact = any(sink.bit_depth > 8 for sink in opened)
     began = time.perf_counter()
     t, saved = first, first
     try:
