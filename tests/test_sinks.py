@@ -1,6 +1,9 @@
 import errno
 import os
+import signal
+import subprocess
 import threading
+import wave
 
 import imageio.v3 as iio
 import imageio_ffmpeg
@@ -9,6 +12,7 @@ import pytest
 
 from zoomdream import sinks
 from zoomdream.codecs import CODECS
+from zoomdream.render import Renderer
 from zoomdream.sinks import (
     FrameSink,
     SegmentedVideo,
@@ -138,7 +142,7 @@ def test_image_sequence_reads_back(tmp_path, format, bit_depth, dtype):
 def test_exr_is_half_float_linear_with_rec709_chromaticities(tmp_path):
     import OpenEXR
 
-    frame = gradient(17, 9)
+    frame = np.ascontiguousarray(gradient(17, 9).transpose(1, 0, 2)).transpose(1, 0, 2)  # strided, like the renderer's
     with FrameSink(tmp_path, format="exr") as sink:
         assert sink.bit_depth == 16, "EXR asks the renderer for float frames"
         sink.write(0, frame)
@@ -294,3 +298,140 @@ def test_writer_thread_writes_video_and_frames(tmp_path):
     assert probe(tmp_path / "clip.mp4")[:2] == (4, (24, 16))
     assert sorted(os.listdir(tmp_path / "frames")) == [f"{i:06d}.png" for i in range(4)]
     assert leftovers(tmp_path) == []
+
+
+# End to end: renders with the codecs, frame formats and sound, read back.
+
+
+def render_config(tmp_path, name, output, extra="", frames=8):
+    """A fast render (no network: dream.steps 0) whose frames still change: noise, zoom and rotation."""
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(
+        f"name: {name}\nsize: [64, 48]\nframes: {frames}\nfps: 10\ndream: {{steps: 0}}\n"
+        f"motion: {{zoom: 1.05, rotate: 2}}\noutput: {{dir: {tmp_path / name}, checkpoint_every: 2, {output}}}\n{extra}"
+    )
+    return path, tmp_path / name
+
+
+def stop_at(monkeypatch, frame):
+    """Ctrl-C while frame ``frame`` is being made."""
+    original = Renderer.step
+
+    def step(self, x, t):
+        if t == frame:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, x, t)
+
+    monkeypatch.setattr(Renderer, "step", step)
+
+
+def streams(path):
+    """The stream lines ffmpeg prints for a file (ffprobe is not bundled)."""
+    log = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    return [line.strip() for line in log.stderr.splitlines() if line.strip().startswith("Stream #")]
+
+
+def stored_frames(video):
+    reader = imageio_ffmpeg.read_frames(str(video), output_params=["-fps_mode", "passthrough"])
+    next(reader)
+    return sum(1 for _ in reader)
+
+
+def test_prores_render_is_prores_4444_and_resumes_to_every_frame(cli, tmp_path, monkeypatch):
+    cfg, folder = render_config(tmp_path, "pr", "video: {codec: prores}, frames: {format: png, start_number: 1001}")
+    stop_at(monkeypatch, 3)
+    assert cli("render", cfg, "--quiet")[0] == 130
+    assert stored_frames(folder / "pr.mov") == 4, "the interrupted video is closed and plays"
+    monkeypatch.undo()
+    code, _, err = cli("render", cfg, "--quiet", "--resume")
+    assert code == 0, err
+    assert not (folder / "pr.mp4").exists()
+    video = [s for s in streams(folder / "pr.mov") if "Video:" in s]
+    assert len(video) == 1 and "prores (4444)" in video[0] and " 64x48" in video[0] and " 10 fps" in video[0]
+    assert stored_frames(folder / "pr.mov") == 8
+    assert names(folder / "frames") == [f"{n:06d}.png" for n in range(1001, 1009)]
+
+
+def test_dnxhr_render_is_dnxhr_hqx(cli, tmp_path):
+    cfg, folder = render_config(tmp_path, "dnx", "video: {codec: dnxhr}", frames=3)
+    assert cli("render", cfg, "--quiet", "--set", "size=[256, 128]")[0] == 0
+    video = [s for s in streams(folder / "dnx.mov") if "Video:" in s]
+    assert "dnxhd (DNXHR HQX)" in video[0] and "yuv422p10le" in video[0] and " 256x128" in video[0]
+    assert stored_frames(folder / "dnx.mov") == 3
+
+
+def test_exr_frames_match_png_frames(cli, tmp_path):
+    import OpenEXR
+
+    png_cfg, png = render_config(tmp_path, "png", "video: null, frames: {format: png}", frames=3)
+    exr_cfg, exr = render_config(tmp_path, "exr", "video: null, frames: {format: exr}", frames=3)
+    assert cli("render", png_cfg, "--quiet")[0] == 0 and cli("render", exr_cfg, "--quiet")[0] == 0
+    assert names(exr / "frames") == ["000000.exr", "000001.exr", "000002.exr"]
+    for i in range(3):
+        with OpenEXR.File(str(exr / "frames" / f"{i:06d}.exr")) as f:
+            linear = f.channels()["RGB"].pixels
+        assert linear.dtype == np.float16
+        linear = linear.astype(np.float64)
+        srgb = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+        expected = iio.imread(png / "frames" / f"{i:06d}.png").astype(np.float64)
+        assert np.abs(srgb * 255 - expected).max() <= 1.0  # within 8-bit rounding
+        assert np.abs(srgb * 255 - expected).mean() < 0.3
+
+
+def sine_track(tmp_path, seconds, suffix=".flac"):
+    """A 440 Hz tone made with numpy, written as WAV by the wave module, then converted by ffmpeg."""
+    rate = 44100
+    samples = (0.5 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate) * 32767).astype("<i2")
+    wav = tmp_path / "tone.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    if suffix == ".wav":
+        return wav
+    track = tmp_path / f"tone{suffix}"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(wav), str(track)], check=True)
+    return track
+
+
+def sound(video, rate=44100):
+    """The video's sound, decoded to mono float samples."""
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-map", "0:a", "-f", "s16le",
+           "-ac", "1", "-ar", str(rate), "-"]  # fmt: skip
+    return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, "<i2") / 32768
+
+
+@pytest.mark.parametrize("codec, extension, audio", [("libx264", "mp4", "aac"), ("prores", "mov", "pcm_s24le")])
+def test_sound_is_cut_at_the_offset_and_padded_to_the_video(cli, tmp_path, codec, extension, audio):
+    track = sine_track(tmp_path, 1.0)
+    cfg, folder = render_config(
+        tmp_path, "snd", f"video: {{codec: {codec}}}", extra=f"audio: {{file: {track.name}, offset: 0.5s}}\n", frames=12
+    )
+    assert cli("render", cfg, "--quiet")[0] == 0
+    video = folder / f"snd.{extension}"
+    assert any(f"Audio: {audio}" in s for s in streams(video))
+    samples = sound(video)
+    assert abs(len(samples) / 44100 - 1.2) <= 1024 / 44100  # the video's 12 frames at 10 fps
+    rms = lambda a, b: np.sqrt(np.mean(samples[int(a * 44100) : int(b * 44100)] ** 2))  # noqa: E731
+    assert rms(0.05, 0.45) > 0.3 and rms(0.6, 1.15) < 0.01  # the tone's last half second, then silence
+
+
+def test_interrupted_render_has_sound_of_its_length(cli, tmp_path, monkeypatch):
+    track = sine_track(tmp_path, 3.0, ".wav")
+    cfg, folder = render_config(tmp_path, "cut", "video: {}", extra=f"audio: {{file: {track}}}\n", frames=20)
+    stop_at(monkeypatch, 5)
+    assert cli("render", cfg, "--quiet")[0] == 130
+    frames = stored_frames(folder / "cut.mp4")
+    assert frames < 20 and abs(len(sound(folder / "cut.mp4")) / 44100 - frames / 10) <= 1024 / 44100
+
+
+@pytest.mark.parametrize("make, cause", [
+    (lambda tmp: tmp / "nothing.mp3", "not found"),
+    (lambda tmp: (tmp / "noise.mp3").write_bytes(b"not audio" * 100) and tmp / "noise.mp3", "Invalid data"),
+    (lambda tmp: VideoSink(tmp / "silent.mp4", (32, 32), fps=10).close() or tmp / "silent.mp4", "no sound stream"),
+])  # fmt: skip
+def test_unusable_sound_file_is_one_line_before_rendering(cli, tmp_path, monkeypatch, make, cause):
+    path = make(tmp_path)
+    cfg, folder = render_config(tmp_path, "bad", "video: {}", extra=f"audio: {{file: {path}}}\n")
+    monkeypatch.setattr(Renderer, "__init__", lambda *a: pytest.fail("rendering started"))
+    code, _, err = cli("render", cfg, "--quiet")
+    assert code == 2 and err.count("\n") == 1 and err.startswith(f"zoomdream: error: audio.file: ") and cause in err

@@ -395,7 +395,8 @@ def encode_exr(frame: np.ndarray) -> bytes:
         "chromaticities": REC709_CHROMATICITIES,
     }
     buffer = io.BytesIO()
-    with OpenEXR.File(header, {"RGB": srgb_to_linear(frame).astype(np.float16)}) as exr:
+    pixels = np.ascontiguousarray(srgb_to_linear(frame), dtype=np.float16)  # the binding ignores strides
+    with OpenEXR.File(header, {"RGB": pixels}) as exr:
         exr.write(buffer)
     return buffer.getvalue()
 
