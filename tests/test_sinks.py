@@ -98,6 +98,20 @@ def test_every_codec_is_in_the_bundled_ffmpeg():
     assert {codec.encoder for codec in CODECS.values()} <= available_encoders()
 
 
+@pytest.mark.parametrize("codec, shown, size", [
+    ("libx264", "h264", (64, 48)), ("libx265", "hevc", (64, 48)), ("libsvtav1", "av1", (64, 48)),
+    ("prores", "prores (4444)", (64, 48)), ("dnxhr", "dnxhd (DNXHR HQX)", (256, 120)),
+])  # fmt: skip
+def test_every_codec_writes_its_container_tagged_bt709(tmp_path, codec, shown, size):
+    path = tmp_path / f"clip{CODECS[codec].extension}"
+    with VideoSink(path, size, fps=12, codec=codec) as sink:
+        for i in range(3):
+            sink.write(i, gradient(*size, i / 3))
+    (video,) = [s for s in streams(path) if "Video:" in s]
+    assert f"Video: {shown}" in video and "bt709" in video and f" {size[0]}x{size[1]}" in video
+    assert probe(path)[:3] == (3, size, 12)
+
+
 def test_dnxhr_refuses_frames_below_its_minimum():
     with pytest.raises(SinkError, match=r"output.video.codec: dnxhr needs frames of at least 256x120 \(size is 64x48\)"):
         check_codec("dnxhr", (64, 48))
