@@ -7,7 +7,8 @@ A fast render (64x64, dream.steps 0: warp and encode only) at 60 fps, rendered t
 segments merged as the render goes (what zoomdream does) and with one file per checkpoint (the
 old way, by making ``cut()`` only finish the segment in flight). For each it prints the most
 segment files seen on disk during the render, the files joined at the end, the final join's
-time and the whole render's time.
+time and the whole render's time. Segment files counted during the render include merged-away
+ones that wait for the next checkpoint before they are deleted.
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ def run(frames: int, every: int, folder: Path) -> dict[str, Any]:
         "color": {"match": "none"}, "output": {"dir": str(folder), "checkpoint_every": every},
     }  # fmt: skip
     segments = folder / "state" / "segments" / "segments"
-    most, finished = [0], threading.Event()
+    most, finished = [0, 0], threading.Event()  # segment files; all files (with temporary ones)
 
     def watch() -> None:
         while not finished.wait(0.02):
             if segments.is_dir():
-                most[0] = max(most[0], len(os.listdir(segments)))
+                files = os.listdir(segments)
+                named = sum(1 for name in files if sinks.SEGMENT_NAME.match(name))
+                most[:] = max(most[0], named), max(most[1], len(files))
 
     final: dict[str, Any] = {}
     join = sinks.join_videos
@@ -61,7 +64,7 @@ def run(frames: int, every: int, folder: Path) -> dict[str, Any]:
         sinks.join_videos = join
         finished.set()
         watcher.join()
-    return {"most": most[0], **final, "render": time.perf_counter() - began}
+    return {"most": most[0], "files_on_disk": most[1], **final, "render": time.perf_counter() - began}
 
 
 def main() -> None:
@@ -79,7 +82,8 @@ def main() -> None:
         finally:
             sinks.SegmentedVideo.cut = merged_cut
         print(
-            f"{label:>26}: at most {r['most']:5d} segment files during the render, {r['files']:5d} joined at the end; "
+            f"{label:>26}: at most {r['most']:5d} segment files during the render ({r['files_on_disk']} files with "
+            f"temporary ones), {r['files']:5d} joined at the end; "
             f"final join {r['seconds']:6.2f} s; render {r['render']:6.1f} s"
         )
 

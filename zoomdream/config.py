@@ -203,7 +203,7 @@ class Audio(Section):
 
 class Output(Section):
     dir: Optional[str] = Field(None, min_length=1, description="output folder (default: renders/<name>)")
-    video: Optional[Video] = Field(default_factory=Video, description="MP4 settings; null to skip")
+    video: Optional[Video] = Field(default_factory=Video, description="video settings; null to skip")
     frames: Optional[Frames] = Field(None, description="image sequence settings; null to skip")
     overwrite: bool = Field(False, description="replace an existing render of the same name")
     checkpoint_every: int = Field(

@@ -56,12 +56,6 @@ def lane_folders(config: Config) -> list[tuple[str, Path]]:
     return [(str(name), folder / str(name)) for name in names]
 
 
-def video_name(config: Config, stem: str) -> str:
-    """A lane's video file: the codec picks the container."""
-    codec = config.output.video.codec if config.output.video else "libx264"
-    return f"{stem}{CODECS[codec].extension}"
-
-
 def check_outputs(config: Config) -> None:
     """What only ffmpeg can tell (its encoders, the sound file) is checked before any work."""
     if config.output.video is not None:
@@ -134,8 +128,8 @@ def open_sinks(config: Config, segments: list[list[str]], result: RenderResult) 
     sound = sinks.Soundtrack(Path(config.audio.file), config.audio.offset) if config.audio else None
     for lane, (stem, folder) in enumerate(lane_folders(config)):
         if config.output.video is not None:
-            path = folder / video_name(config, stem)
             video = config.output.video
+            path = folder / f"{stem}{CODECS[video.codec].extension}"  # the codec picks the container
             done = segments[lane] if lane < len(segments) else []
             videos.append(
                 sinks.SegmentedVideo(path, config.size, config.fps, video.codec, video.crf, state / stem, done, sound)
