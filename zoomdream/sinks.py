@@ -290,6 +290,7 @@ class SegmentedVideo(Sink):
         self._sound = sound
         self._current: VideoSink | None = None
         self._span = (0, 0)  # frames of the segment in flight
+        self._saved = set(self.done)  # what the last saved checkpoint names
         self._replaced: list[str] = []
         if self.folder.is_dir():
             for stray in set(os.listdir(self.folder)) - set(self.done):
@@ -310,7 +311,11 @@ class SegmentedVideo(Sink):
             merged = self._name(segment_frames(older)[0], segment_frames(newer)[1])
             join_videos([self.folder / older, self.folder / newer], self.folder / merged, faststart=False)
             self.done[-2:] = [merged]
-            self._replaced += [older, newer]
+            for name in (older, newer):
+                if name in self._saved:
+                    self._replaced.append(name)  # deleted by release(), once no checkpoint names it
+                else:
+                    (self.folder / name).unlink(missing_ok=True)  # no checkpoint ever named it
         return list(self.done)
 
     def release(self) -> None:
@@ -318,6 +323,7 @@ class SegmentedVideo(Sink):
         for name in self._replaced:
             (self.folder / name).unlink(missing_ok=True)
         self._replaced.clear()
+        self._saved = set(self.done)
 
     def close(self) -> None:
         self._finish_segment()
