@@ -40,10 +40,12 @@ def run(frames: int, every: int, folder: Path) -> dict[str, Any]:
 
     def watch() -> None:
         while not finished.wait(0.02):
-            if segments.is_dir():
+            try:
                 files = os.listdir(segments)
-                named = sum(1 for name in files if sinks.SEGMENT_NAME.match(name))
-                most[:] = max(most[0], named), max(most[1], len(files))
+            except FileNotFoundError:  # not made yet, or removed with state/ at the end
+                continue
+            named = sum(1 for name in files if sinks.SEGMENT_NAME.match(name))
+            most[:] = max(most[0], named), max(most[1], len(files))
 
     final: dict[str, Any] = {}
     join = sinks.join_videos
