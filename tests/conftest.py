@@ -1,5 +1,10 @@
+import os
+import signal
+
 import pytest
 import torch
+
+from zoomdream.render import Renderer
 
 from zoomdream.cli import main
 
@@ -39,3 +44,15 @@ def rendered(renderer, total=None):
     """The frames a render would write, driven through Renderer.frames(): (n, B, 3, H, W)."""
     out = [frames for _, frames in renderer.frames()]
     return torch.cat(out)[:total]
+
+
+def stop_at(monkeypatch, frame, signum=signal.SIGINT):
+    """Send a real signal to this process while frame ``frame`` is being made."""
+    original = Renderer._dreamed
+
+    def step(self, x, t):
+        if t == frame:
+            os.kill(os.getpid(), signum)
+        return original(self, x, t)
+
+    monkeypatch.setattr(Renderer, "_dreamed", step)

@@ -14,6 +14,8 @@ import torch
 from zoomdream import checkpoint, sinks
 from zoomdream.render import Renderer
 
+from conftest import stop_at
+
 
 def frame_count(video):
     """Decoded frames as stored (no frame-rate conversion that could duplicate one at a segment join)."""
@@ -40,18 +42,6 @@ def recipe(tmp_path):
 
 def pngs(folder):
     return {p.name: p.read_bytes() for p in sorted((folder / "frames").glob("*.png"))}
-
-
-def stop_at(monkeypatch, frame, signum=signal.SIGINT):
-    """Send a real signal to this process while frame ``frame`` is being made."""
-    original = Renderer._dreamed
-
-    def step(self, x, t):
-        if t == frame:
-            os.kill(os.getpid(), signum)
-        return original(self, x, t)
-
-    monkeypatch.setattr(Renderer, "_dreamed", step)
 
 
 def test_ctrl_c_checkpoints_and_resume_is_bit_identical(cli, recipe, monkeypatch):

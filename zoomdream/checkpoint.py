@@ -34,12 +34,15 @@ def fingerprint(config: Config) -> dict[str, Any]:
     data = config.model_dump(mode="json")
     return {
         "size": data["size"],
+        "scale": data["scale"],
         "seed": data["seed"],
         "model": data["model"],
         "start": data["start"],
         "dream.objective": data["dream"]["objective"],
         "color": {key: data["color"][key] for key in ("mode", "space", "reference")},
         "variants": data["variants"],
+        "output.video.codec": (data["output"]["video"] or {}).get("codec"),  # segments of one codec join
+        "output.frames": data["output"]["frames"],  # the sequence keeps one format and numbering
     }
 
 

@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import Annotated
 
+from .codecs import CODECS
 from .expressions import SOUND_NAMES
 from .schedule import Bounds, Clock, Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
 from .sound import SoundError, track_seconds
@@ -111,7 +112,7 @@ def _field_bounds(annotation: Any, metadata: list) -> list[tuple[int | None, Bou
     ]
 
 
-def _seconds(value: Any) -> float:
+def parse_seconds(value: Any) -> float:
     """``10``, ``10.5`` or ``'10s'`` as seconds; NaN when it is none of these."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
     return float(match.group(1)) if match else math.nan
@@ -123,12 +124,6 @@ def _frame_key(key: Any) -> Any:
     if text.isdigit():
         return int(text)
     return key
-
-
-def _seconds(value: Any) -> float:
-    """10, 2.5, '10s' or '2.5 s' as seconds; NaN when it is not a length of time."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
-    return float(match.group(1)) if match else math.nan
 
 
 class Section(BaseModel):
@@ -286,7 +281,7 @@ class Color(Section):
     @field_validator("memory")
     @classmethod
     def _memory_seconds(cls, value: float | str) -> float:
-        seconds = _seconds(value)
+        seconds = parse_seconds(value)
         if not 0 < seconds <= MAX_FRAMES:
             raise ValueError(f"must be a positive time like 8 or '8s' (got {shown(value)})")
         return seconds
@@ -309,32 +304,41 @@ def old_color(data: Any) -> Any:
 
 
 class Audio(Section):
-    file: str = Field(..., min_length=1, description="sound file (mp3, wav, flac, aac, ogg) whose features drive formulas")
+    file: str = Field(
+        ..., min_length=1, description="sound file (mp3, wav, flac, aac, ogg): muxed into the video; its features drive formulas"
+    )
     offset: Union[float, str] = Field(0.0, description="start this far into the file: seconds or '1.5s'")
     decay: float = Field(0.25, gt=0, le=10, description="seconds the `beat` pulse takes to fall from 1 to 0")
 
     @field_validator("offset")
     @classmethod
     def _offset_seconds(cls, value: float | str) -> float:
-        seconds = _seconds(value)
+        seconds = parse_seconds(value)
         if not 0 <= seconds <= MAX_FRAMES:
             raise ValueError(f"must be seconds ≥ 0 like 1.5 or '1.5s' (got {shown(value)})")
         return seconds
 
 
 class Video(Section):
-    codec: Literal["libx264", "libx265"] = Field("libx264", description="H.264 plays everywhere")
-    crf: int = Field(18, ge=0, le=51, description="quality: lower is better and bigger")
+    codec: Literal[tuple(CODECS)] = Field(  # type: ignore[valid-type]
+        "libx264",
+        description="libx264 plays everywhere, libx265 and libsvtav1 are smaller (.mp4); "
+        "prores (4444 10-bit) and dnxhr (HQX 10-bit) are .mov intermediates for editing",
+    )
+    crf: int = Field(18, ge=0, le=51, description="quality of libx264/libx265/libsvtav1: lower is better and bigger")
 
 
 class Frames(Section):
-    format: Literal["png"] = Field("png", description="image sequence format")
-    bit_depth: Literal[8, 16] = Field(8, description="16-bit PNG keeps headroom for grading")
+    format: Literal["png", "exr", "tiff"] = Field(
+        "png", description="png or tiff (8/16-bit sRGB), exr (half-float scene-linear, Rec.709 primaries)"
+    )
+    bit_depth: Literal[8, 16] = Field(8, description="png and tiff: 16 bits keep headroom for grading")
+    start_number: int = Field(0, ge=0, le=10_000_000, description="number of the first file, e.g. 1 or 1001")
 
 
 class Output(Section):
     dir: Optional[str] = Field(None, min_length=1, description="output folder (default: renders/<name>)")
-    video: Optional[Video] = Field(default_factory=Video, description="MP4 settings; null to skip")
+    video: Optional[Video] = Field(default_factory=Video, description="video settings; null to skip")
     frames: Optional[Frames] = Field(None, description="image sequence settings; null to skip")
     overwrite: bool = Field(False, description="replace an existing render of the same name")
     checkpoint_every: Union[int, str, list[Union[int, str]]] = Field(
@@ -352,7 +356,7 @@ class Output(Section):
             raise ValueError(f"give a frame count like 10, a time like '30s', or both as [10, '30s'] (got {shown(value)})")
         if frames and not 1 <= frames[0] <= MAX_FRAMES:
             raise ValueError(f"frames between checkpoints must be between 1 and {MAX_FRAMES} (got {frames[0]})")
-        if times and not 0 < _seconds(times[0]) <= 86_400:
+        if times and not 0 < parse_seconds(times[0]) <= 86_400:
             raise ValueError(f"must be a time like '30s', at most a day (got {shown(times[0])})")
         return value
 
@@ -360,7 +364,7 @@ class Output(Section):
         """(frames, seconds) between checkpoints; None where that limit is not set."""
         items = self.checkpoint_every if isinstance(self.checkpoint_every, list) else [self.checkpoint_every]
         frames = next((v for v in items if isinstance(v, int)), None)
-        seconds = next((_seconds(v) for v in items if isinstance(v, str)), None)
+        seconds = next((parse_seconds(v) for v in items if isinstance(v, str)), None)
         return frames, seconds
 
     @model_validator(mode="after")
@@ -395,7 +399,7 @@ class Config(Section):
     motion: Motion = Field(default_factory=Motion, description="camera path")
     color: Color = Field(default_factory=Color, description="colour stabilisation")
     output: Output = Field(default_factory=Output, description="what is written and where")
-    audio: Optional[Audio] = Field(None, description="a sound track whose features formulas can read")
+    audio: Optional[Audio] = Field(None, description="a sound track: muxed into the video, and its features drive formulas")
     variants: list[dict[str, Any]] = Field(
         default_factory=list,
         description="lanes rendered side by side in one batch, each {name, seed, start, dream: {objective}, motion, color}",
@@ -413,7 +417,7 @@ class Config(Section):
     def _duration_seconds(cls, value: float | str | None) -> float | str | None:
         if value is None or value == "audio":
             return value
-        seconds = _seconds(value)
+        seconds = parse_seconds(value)
         if not 0 < seconds <= MAX_FRAMES:
             raise ValueError(f"must be a positive length like 10 or '10s', or audio (got {shown(value)})")
         return seconds

@@ -1,9 +1,9 @@
 """The render folder: what may be replaced, where each lane's video and frames go, the records.
 
 ```
-renders/<name>/<name>.mp4            one lane
+renders/<name>/<name>.mp4            one lane (.mov for prores and dnxhr)
 renders/<name>/<variant>/<variant>.mp4   with variants, one folder per lane
-renders/<name>/frames/000000.png     (or <variant>/frames/...)
+renders/<name>/frames/000000.png     (or <variant>/frames/..., .exr, .tiff)
 renders/<name>/config.yaml, render.json, state/
 ```
 """
@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, checkpoint, sinks
+from .codecs import CODECS, EXTENSIONS
 from .config import Config
 
 
 RECORD = "render.json"
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 
 
 class OutputError(Exception):
@@ -63,6 +63,14 @@ def lane_folders(config: Config) -> list[tuple[str, Path]]:
     return [(str(name), folder / str(name)) for name in names]
 
 
+def check_outputs(config: Config) -> None:
+    """What only ffmpeg can tell (its encoders, the sound file) is checked before any work."""
+    if config.output.video is not None:
+        sinks.check_codec(config.output.video.codec, config.frame_size)
+    if config.audio is not None:
+        sinks.Soundtrack.check(config.audio.file, config.audio.offset)
+
+
 def prepare_folder(config: Config, overwrite: bool, resume: bool) -> str:
     """Refuse to clobber an earlier render, before any work and without touching the disk.
 
@@ -82,6 +90,7 @@ def prepare_folder(config: Config, overwrite: bool, resume: bool) -> str:
         if found == "finished":
             raise OutputError(f"{folder}: holds a finished render; replace it with --overwrite, or change name", "--overwrite")
         raise OutputError(f"{folder}: holds an unfinished render; continue it with --resume", "--resume")
+    check_outputs(config)
     return "empty" if overwrite else found
 
 
@@ -103,7 +112,7 @@ def _found(config: Config, folder: Path) -> str:
         return "finished"
     lanes = [lane for _, lane in lane_folders(config)]
     leftovers = [folder / checkpoint.STATE_DIR] + [lane / "frames" for lane in lanes]
-    if any(p.exists() for p in leftovers) or any(p.name.endswith(VIDEO_SUFFIXES) for lane in lanes for p in _files(lane)):
+    if any(p.exists() for p in leftovers) or any(p.name.endswith(EXTENSIONS) for lane in lanes for p in _files(lane)):
         return "unfinished"
     return "empty"
 
@@ -124,7 +133,7 @@ def finished_result(config: Config) -> RenderResult:
     folder = config.output_dir()
     result = RenderResult(folder, frames=_finished_frames(folder))
     for stem, lane in lane_folders(config):
-        result.videos += [p for p in sorted(_files(lane)) if p.name.startswith(f"{stem}.") and p.name.endswith(VIDEO_SUFFIXES)]
+        result.videos += [p for p in sorted(_files(lane)) if p.name.startswith(f"{stem}.") and p.name.endswith(EXTENSIONS)]
         if (lane / "frames").is_dir():
             result.frame_dirs.append(lane / "frames")
     return result
@@ -139,7 +148,7 @@ def clear_earlier(config: Config) -> None:
     for stem, lane in lane_folders(config):
         shutil.rmtree(lane / "frames", ignore_errors=True)
         for stale in _files(lane):
-            if stale.name.startswith((f"{stem}.", f".{stem}.")) and stale.suffix in VIDEO_SUFFIXES:
+            if stale.name.startswith((f"{stem}.", f".{stem}.")) and stale.suffix in EXTENSIONS:
                 stale.unlink(missing_ok=True)
 
 
@@ -148,6 +157,7 @@ class LaneSink(sinks.Sink):
 
     def __init__(self, lane: int, sink: sinks.Sink):
         self.lane, self.sink = lane, sink
+        self.bit_depth = sink.bit_depth
 
     def write(self, index: int, frame: Any) -> None:
         self.sink.write(index, frame[self.lane])
@@ -164,16 +174,21 @@ def open_sinks(config: Config, segments: list[list[str]], result: RenderResult) 
     opened: list[sinks.Sink] = []
     videos: list[sinks.SegmentedVideo] = []
     state = config.output_dir() / checkpoint.STATE_DIR / "segments"
+    sound = sinks.Soundtrack(Path(config.audio.file), config.audio.offset) if config.audio else None
     for lane, (stem, folder) in enumerate(lane_folders(config)):
         if config.output.video is not None:
-            path = folder / f"{stem}.mp4"
             video = config.output.video
+            path = folder / f"{stem}{CODECS[video.codec].extension}"  # the codec picks the container
             done = segments[lane] if lane < len(segments) else []
-            videos.append(sinks.SegmentedVideo(path, config.frame_size, config.fps, video.codec, video.crf, state / stem, done))
+            videos.append(
+                sinks.SegmentedVideo(path, config.frame_size, config.fps, video.codec, video.crf, state / stem, done, sound)
+            )
             opened.append(LaneSink(lane, videos[-1]))
             result.videos.append(path)
         if config.output.frames is not None:
-            opened.append(LaneSink(lane, sinks.FrameSink(folder / "frames", config.output.frames.bit_depth)))
+            frames = config.output.frames
+            sink = sinks.FrameSink(folder / "frames", frames.bit_depth, frames.format, frames.start_number)
+            opened.append(LaneSink(lane, sink))
             result.frame_dirs.append(folder / "frames")
     return opened, videos
 

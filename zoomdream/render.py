@@ -356,9 +356,11 @@ def _loop(renderer: Renderer, recorder: LookRecorder, opened: list, videos: list
     def save_checkpoint(state: checkpoint.Checkpoint) -> None:
         state.segments = [video.cut() for video in videos]
         checkpoint.save(folder, state)
+        for video in videos:
+            video.release()  # the segments merged away, now that no checkpoint names them
 
     writer = sinks.WriterThread(opened)
-    exact = config.output.frames is not None and config.output.frames.bit_depth > 8
+    exact = any(sink.bit_depth > 8 for sink in opened)
     began = last = time.perf_counter()
     saved = done = renderer.next_frame
     previous = renderer.x
