@@ -1,4 +1,4 @@
-"""The YAML recipe: schema, loading, ``--set`` overrides and one-line errors.
+"""The YAML recipe as pydantic models: sections, their bounds and the ``Sched`` field type.
 
 The schema is pydantic, so ``zoomdream schema`` and the README reference come from the same
 source as validation. Nothing here knows about torch: the renderer turns this into tensors.
@@ -6,11 +6,10 @@ source as validation. Nothing here knows about torch: the renderer turns this in
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Optional, Sequence, Union, get_args, get_origin
+from typing import Any, Literal, NamedTuple, Optional, Union, get_args
 
 import numpy as np
 import yaml
@@ -26,21 +25,16 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import Annotated
 
-from .expressions import SOUND_NAMES
-from .schedule import Bounds, Clock, Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
-from .sound import SoundError, track_seconds
+from ..expressions import SOUND_NAMES
+from ..schedule import Bounds, Clock, Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
+from .errors import ConfigError, closest, error_at, format_error
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 MAX_SIDE = 8192
 MIN_SIDE = 32
 MAX_FRAMES = 1_000_000
-
-
-class ConfigError(ValueError):
-    """A config the user must fix; the message is one line naming the key and the fix."""
 
 
 _SCHEDULE_JSON = {
@@ -111,10 +105,6 @@ def _field_bounds(annotation: Any, metadata: list) -> list[tuple[int | None, Bou
     ]
 
 
-def _seconds(value: Any) -> float:
-    """``10``, ``10.5`` or ``'10s'`` as seconds; NaN when it is none of these."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s?\s*", str(value)[:100])
-    return float(match.group(1)) if match else math.nan
 
 
 def _frame_key(key: Any) -> Any:
@@ -172,7 +162,7 @@ class Term(Section):
 
 
 def _kinds() -> dict[str, type[Term]]:
-    from .objectives import KINDS  # the kinds subclass Term, so they are looked up when used, not imported above
+    from ..objectives import KINDS  # the kinds subclass Term, so they are looked up when used, not imported above
 
     return KINDS  # type: ignore[return-value]
 
@@ -184,19 +174,13 @@ def _term(value: Any) -> Term:
         return value
     kind = value.get("kind", DEFAULT_KIND) if isinstance(value, dict) else DEFAULT_KIND
     if not isinstance(kind, str) or kind not in kinds:
-        raise _error("kind", f"unknown kind {shown(kind)}; use one of {', '.join(sorted(kinds))}", kind)
+        raise error_at("kind", f"unknown kind {shown(kind)}; use one of {', '.join(sorted(kinds))}", kind)
     model = kinds[kind]
     for key in value if isinstance(value, dict) else ():
         if key not in model.model_fields:
-            hint = _closest(str(key), list(model.model_fields), f" for kind {kind}")
-            raise _error(key, f"unknown key{hint}", value[key])
+            hint = closest(str(key), list(model.model_fields), f" for kind {kind}")
+            raise error_at(key, f"unknown key{hint}", value[key])
     return model.model_validate(value)
-
-
-def _error(key: Any, message: str, value: Any) -> ValidationError:
-    """A validation error at ``key`` inside the value being validated, with this exact message."""
-    problem = PydanticCustomError("value_error", message)
-    return ValidationError.from_exception_data("Term", [InitErrorDetails(type=problem, loc=(key,), input=value)])
 
 
 class _TermSchema:
@@ -466,7 +450,7 @@ class Config(Section):
                 lanes.append((variant["name"], Config.model_validate(merged)))
             except ValidationError as error:
                 first = error.errors(include_url=False)[0]
-                raise ConfigError(_format_error({**first, "loc": ("variants", i, *first["loc"])})) from None
+                raise ConfigError(format_error({**first, "loc": ("variants", i, *first["loc"])}, Config)) from None
         return lanes
 
     @property
@@ -513,201 +497,6 @@ def _merge(base: dict, changes: dict) -> dict:
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
-
-def _parse_yaml(text: str, origin: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{origin}{where}: cannot parse YAML ({problem}); check indentation and quotes") from None
-    except RecursionError:
-        raise ConfigError(f"{origin}: cannot parse YAML (nested too deeply)") from None
-    except ValueError as error:  # e.g. an integer with thousands of digits
-        raise ConfigError(f"{origin}: cannot parse YAML ({shown(str(error))})") from None
-
-
-def read_config_file(path: str | Path) -> dict:
-    """The raw mapping in a YAML file, with one-line errors for every way reading can fail."""
-    path = Path(path)
-    if path.exists() and not path.is_dir() and not path.is_file():
-        raise ConfigError(f"{path}: is not a regular file; give a .yaml file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, give a .yaml file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text; save the config as UTF-8") from None
-    raw = _parse_yaml(text, str(path))
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings like 'frames: 60' at the top level")
-    return raw
-
-
-def set_dotted(raw: dict, key: str, value: Any) -> None:
-    """Set ``a.b.0.c`` in nested dicts/lists, creating mappings on the way."""
-    parts = key.split(".")
-    if not key or any(not p for p in parts):
-        raise ConfigError(f"--set {key!r}: key must look like dream.steps")
-    node: Any = raw
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ConfigError(f"--set {key}: {part!r} is not an index of the list at {'.'.join(parts[:i])}")
-            index: Any = int(part)
-        elif isinstance(node, dict):
-            index = part
-            if not last and not isinstance(node.get(part), (dict, list)):
-                node[part] = {}
-        else:
-            raise ConfigError(f"--set {key}: {'.'.join(parts[:i])} is not a section")
-        if last:
-            node[index] = value
-        else:
-            node = node[index]
-
-
-def parse_set(item: str) -> tuple[str, Any]:
-    """``dream.steps=4`` -> ("dream.steps", 4); the value is read as YAML."""
-    key, sep, text = item.partition("=")
-    if not sep:
-        raise ConfigError(f"--set {item!r}: write it as key.path=value, e.g. --set dream.steps=4")
-    return key.strip(), _parse_yaml(text, f"--set {key.strip()}")
-
-
-def _unwrap_model(annotation: Any) -> Any:
-    """The BaseModel inside Optional[...] / list[...], to walk a key path through the schema."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _unwrap_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _suggest(loc: tuple) -> str:
-    if loc[:1] == ("variants",):
-        loc = loc[2:]
-    model: Any = Config
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if model else None
-        model = _unwrap_model(field.annotation) if field else None
-    if model is None:
-        return ""
-    return _closest(str(loc[-1]), list(model.model_fields))
-
-
-def _closest(key: str, keys: list[str], where: str = "") -> str:
-    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    return f"; valid keys{where}: {', '.join(keys)}"
-
-
-def _format_error(error: dict) -> str:
-    loc = tuple(error["loc"])
-    path = ".".join(str(p) for p in loc)
-    if error["type"] == "extra_forbidden":
-        return f"{path}: unknown key{_suggest(loc)}"
-    message = str(error["msg"])
-    message = re.sub(r"^(Value error|Assertion failed), ", "", message)
-    message = message[:1].lower() + message[1:]
-    if error["type"] not in ("value_error", "missing") and "(got" not in message:
-        message += f" (got {shown(error.get('input'))})"
-    if not path or message.startswith(f"{path}.") or message.startswith(f"{path}:"):
-        return message.replace("\n", " ")
-    return f"{path}: {message}".replace("\n", " ")
-
-
-def validate(raw: dict, origin: str = "config") -> Config:
-    """Validate a raw mapping; the first problem becomes a one-line ConfigError."""
-    try:
-        config = Config.model_validate(raw)
-    except RecursionError:
-        raise ConfigError(f"{origin}: settings are nested too deeply") from None
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        raise ConfigError(_format_error(first)) from None
-    config.lanes()
-    return config
-
-
-def _resolve_paths(config: Config, base: Path) -> Config:
-    """Paths in a config file are relative to that file, so a config works from any folder."""
-
-    def resolve(value: str) -> str:
-        path = Path(value).expanduser()
-        return str(path if path.is_absolute() else (base / path).resolve())
-
-    if config.start.image:
-        config.start.image = resolve(config.start.image)
-    if config.model.weights:
-        config.model.weights = resolve(config.model.weights)
-    if config.color.reference not in COLOR_REFERENCES:
-        config.color.reference = resolve(config.color.reference)
-    for term in config.dream.objective or []:
-        for key in getattr(term, "paths", ()):
-            setattr(term, key, resolve(getattr(term, key)))
-    if config.audio:
-        config.audio.file = resolve(config.audio.file)
-    for variant in config.variants:
-        for term in (variant.get("dream") or {}).get("objective") or []:
-            for key in getattr(_kinds().get(term.get("kind", DEFAULT_KIND)), "paths", ()):
-                term[key] = resolve(term[key])
-        start, color = variant.get("start") or {}, variant.get("color") or {}
-        if isinstance(start.get("image"), str):
-            start["image"] = resolve(start["image"])
-        if isinstance(color.get("reference"), str) and color["reference"] not in COLOR_REFERENCES:
-            color["reference"] = resolve(color["reference"])
-    return config
-
-
-def load_config(
-    source: str | Path | dict,
-    overrides: Sequence[str] = (),
-    **values: Any,
-) -> Config:
-    """Read a YAML file (or a mapping), apply ``--set`` strings and keyword overrides, validate.
-
-    Keyword overrides use ``__`` for nesting: ``load_config(p, dream__steps=0)``.
-    """
-    if isinstance(source, dict):
-        raw, base, origin = dict(source), Path.cwd(), "config"
-    else:
-        raw, base, origin = read_config_file(source), Path(source).resolve().parent, str(source)
-    for item in overrides:
-        set_dotted(raw, *parse_set(item))
-    for key, value in values.items():
-        set_dotted(raw, key.replace("__", "."), value)
-    config = _resolve_paths(validate(raw, origin), base)
-    if config.duration == "audio":
-        config = validate({**config.model_dump(mode="json"), "duration": _audio_seconds(config)}, origin)
-    return config
-
-
-def _audio_seconds(config: Config) -> float:
-    """``duration: audio``: the length of the track after its offset."""
-    assert config.audio is not None
-    try:
-        seconds = track_seconds(config.audio.file, config.audio.offset)
-    except SoundError as error:
-        raise ConfigError(str(error)) from None
-    if seconds * config.fps < 1:
-        raise ConfigError(f"duration: audio: nothing of {config.audio.file} is left after audio.offset {config.audio.offset:g} s")
-    return seconds
 
 
 def json_schema() -> dict:
