@@ -47,8 +47,6 @@ def _unwrap_model(annotation: Any) -> Any:
 
 
 def _suggest(loc: tuple, model: Any) -> str:
-    if loc[:1] == ("variants",):
-        loc = loc[2:]
     for part in loc[:-1]:
         if isinstance(part, int):
             continue

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ..schedule import shown
 from ..sound import SoundError, track_seconds
 from .errors import ConfigError, format_error
-from .schema import COLOR_REFERENCES, DEFAULT_KIND, Config, _kinds
+from .schema import COLOR_REFERENCES, Config
 
 
 def _parse_yaml(text: str, origin: str) -> Any:
@@ -107,26 +107,18 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         path = Path(value).expanduser()
         return str(path if path.is_absolute() else (base / path).resolve())
 
-    if config.start.image:
-        config.start.image = resolve(config.start.image)
+    for part in (config, *config.variants):  # a variant has the same sections, each optional
+        if part.start and part.start.image:
+            part.start.image = resolve(part.start.image)
+        if part.color and part.color.reference not in COLOR_REFERENCES:
+            part.color.reference = resolve(part.color.reference)
+        for term in (part.dream.objective if part.dream else None) or []:
+            for key in getattr(term, "paths", ()):
+                setattr(term, key, resolve(getattr(term, key)))
     if config.model.weights:
         config.model.weights = resolve(config.model.weights)
-    if config.color.reference not in COLOR_REFERENCES:
-        config.color.reference = resolve(config.color.reference)
-    for term in config.dream.objective or []:
-        for key in getattr(term, "paths", ()):
-            setattr(term, key, resolve(getattr(term, key)))
     if config.audio:
         config.audio.file = resolve(config.audio.file)
-    for variant in config.variants:
-        for term in (variant.get("dream") or {}).get("objective") or []:
-            for key in getattr(_kinds().get(term.get("kind", DEFAULT_KIND)), "paths", ()):
-                term[key] = resolve(term[key])
-        start, color = variant.get("start") or {}, variant.get("color") or {}
-        if isinstance(start.get("image"), str):
-            start["image"] = resolve(start["image"])
-        if isinstance(color.get("reference"), str) and color["reference"] not in COLOR_REFERENCES:
-            color["reference"] = resolve(color["reference"])
     return config
 
 

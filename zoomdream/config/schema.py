@@ -19,10 +19,12 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     PlainValidator,
+    SerializationInfo,
     SerializeAsAny,
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from typing_extensions import Annotated
@@ -139,10 +141,17 @@ class Start(Section):
 
     @model_validator(mode="after")
     def _one_source(self) -> "Start":
+        """Noise unless an image is given. A variant's start is laid over the base's, so the source it
+        gives replaces the base's (the other is set to None), and default noise leaves it alone (unset)."""
         if self.noise is not None and self.image is not None:
             raise ValueError("give either noise or image, not both")
-        if self.image is None and self.noise is None:
+        if self.image is not None:
+            self.noise = None
+        elif self.noise is not None:
+            self.image = None
+        else:
             self.noise = Noise()
+            self.model_fields_set.discard("noise")
         return self
 
 
@@ -262,7 +271,19 @@ class Color(Section):
     @model_validator(mode="before")
     @classmethod
     def _old_match(cls, data: Any) -> Any:
-        return old_color(data)
+        """``{match: none | first_frame | path}`` (before 0.2) as the keys that replaced it."""
+        if not isinstance(data, dict) or "match" not in data:
+            return data
+        data = dict(data)
+        match = data.pop("match")
+        if match == "none":
+            if data.setdefault("mode", "none") != "none":
+                raise ValueError(f"match: none contradicts mode: {shown(data['mode'])}; write only color.mode")
+        elif "reference" in data:
+            raise ValueError(f"match is the old name of reference; write only color.reference: {shown(match)}")
+        else:
+            data["reference"] = match
+        return data
 
     @field_validator("memory")
     @classmethod
@@ -271,22 +292,6 @@ class Color(Section):
         if not 0 < seconds <= MAX_FRAMES:
             raise ValueError(f"must be a positive time like 8 or '8s' (got {shown(value)})")
         return seconds
-
-
-def old_color(data: Any) -> Any:
-    """``{match: none | first_frame | path}`` (before 0.2) as the keys that replaced it."""
-    if not isinstance(data, dict) or "match" not in data:
-        return data
-    data = dict(data)
-    match = data.pop("match")
-    if match == "none":
-        if data.setdefault("mode", "none") != "none":
-            raise ValueError(f"color: match: none contradicts mode: {shown(data['mode'])}; write only color.mode")
-    elif "reference" in data:
-        raise ValueError(f"color: match is the old name of reference; write only color.reference: {shown(match)}")
-    else:
-        data["reference"] = match
-    return data
 
 
 class Audio(Section):
@@ -351,6 +356,50 @@ class Output(Section):
         return self
 
 
+class VariantDream(Section):
+    objective: Optional[list[ObjectiveTerm]] = Field(None, min_length=1, description="this lane's objective, replacing the config's")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_objective(cls, data: Any) -> Any:
+        if isinstance(data, dict) and set(data) - {"objective"}:
+            raise ValueError("a variant may only change dream.objective")
+        return data
+
+
+class Variant(Section):
+    """One lane: only the keys given here differ from the base config (see ``Config.lanes``)."""
+
+    name: str = Field(..., pattern=NAME_PATTERN, description="lane name; its output goes to <output dir>/<name>/")
+    seed: Optional[int] = Field(None, ge=0, le=2**63 - 1, description="this lane's seed (unset: the config's)")
+    start: Optional[Start] = Field(None, description="keys laid over the config's start for this lane")
+    dream: Optional[VariantDream] = Field(None, description="only dream.objective may differ between lanes")
+    motion: Optional[Motion] = Field(None, description="keys laid over the config's motion for this lane")
+    color: Optional[Color] = Field(None, description="keys laid over the config's color for this lane")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_and_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key in data:
+            if key not in cls.model_fields:
+                raise error_at(key, f"variants share everything but {', '.join(cls.model_fields)}", data[key])
+        name = data.get("name")
+        if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+            raise error_at("name", "give each variant a name of letters, digits, . _ or -", name)
+        return data
+
+    @model_serializer(mode="plain")
+    def _set_keys_only(self, info: SerializationInfo) -> dict[str, Any]:
+        """Only what the user set, recursively, so a written config reads back as the same lanes."""
+        return {
+            key: value.model_dump(mode=info.mode, exclude_unset=True) if isinstance(value, BaseModel) else value
+            for key, value in self
+            if key in self.model_fields_set
+        }
+
+
 class Config(Section):
     name: str = Field("zoomdream", pattern=NAME_PATTERN, description="render name; output goes to renders/<name>/")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="seeds noise and jitter")
@@ -374,7 +423,7 @@ class Config(Section):
     color: Color = Field(default_factory=Color, description="colour stabilisation")
     output: Output = Field(default_factory=Output, description="what is written and where")
     audio: Optional[Audio] = Field(None, description="a sound track whose features formulas can read")
-    variants: list[dict[str, Any]] = Field(
+    variants: list[Variant] = Field(
         default_factory=list,
         description="lanes rendered side by side in one batch, each {name, seed, start, dream: {objective}, motion, color}",
     )
@@ -418,24 +467,10 @@ class Config(Section):
 
     @field_validator("variants")
     @classmethod
-    def _variant_keys(cls, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        names = []
-        for i, variant in enumerate(variants):
-            name = variant.get("name")
-            if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
-                raise ValueError(f"variants.{i}.name: give each variant a name of letters, digits, . _ or -")
-            for key in variant:
-                if key not in VARIANT_KEYS:
-                    raise ValueError(f"variants.{i}.{key}: variants share everything but {', '.join(VARIANT_KEYS)}")
-            if set(variant.get("dream") or {}) - {"objective"}:
-                raise ValueError(f"variants.{i}.dream: a variant may only change dream.objective")
-            try:
-                variants[i] = {**variant, "color": old_color(variant["color"])} if "color" in variant else variant
-            except ValueError as error:
-                raise ValueError(f"variants.{i}.{error}") from None
-            names.append(name)
+    def _names_differ(cls, variants: list[Variant]) -> list[Variant]:
+        names = [variant.name for variant in variants]
         if len(set(names)) != len(names):
-            raise ValueError("variants: names must be different")
+            raise ValueError("names must be different")
         return variants
 
     def lanes(self) -> list[tuple[str | None, "Config"]]:
@@ -445,9 +480,10 @@ class Config(Section):
         base = self.model_dump(mode="json", exclude={"variants"})
         lanes = []
         for i, variant in enumerate(self.variants):
-            merged = _merge(base, {k: v for k, v in variant.items() if k != "name"})
+            changes = variant.model_dump(mode="json")
+            del changes["name"]
             try:
-                lanes.append((variant["name"], Config.model_validate(merged)))
+                lanes.append((variant.name, Config.model_validate(_merge(base, changes))))
             except ValidationError as error:
                 first = error.errors(include_url=False)[0]
                 raise ConfigError(format_error({**first, "loc": ("variants", i, *first["loc"])}, Config)) from None
@@ -485,9 +521,6 @@ class Config(Section):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-
-
-VARIANT_KEYS = ("name", "seed", "start", "dream", "motion", "color")
 
 
 def _merge(base: dict, changes: dict) -> dict:
