@@ -24,7 +24,7 @@ class ConfigError(ValueError):
 def error_at(key: Any, message: str, value: Any) -> ValidationError:
     """A validation error at ``key`` inside the value being validated, with this exact message."""
     problem = PydanticCustomError("value_error", message)
-    return ValidationError.from_exception_data("Term", [InitErrorDetails(type=problem, loc=(key,), input=value)])
+    return ValidationError.from_exception_data("config", [InitErrorDetails(type=problem, loc=(key,), input=value)])
 
 
 def closest(key: str, keys: list[str], where: str = "") -> str:
