@@ -21,9 +21,6 @@ def cli(capsys):
     return run
 
 
-TINY = ["size=[64, 64]", "frames=3", "model.name=efficientnet_lite0", "dream.steps=1", "dream.octaves=1"]
-
-
 @pytest.fixture
 def tiny_config(tmp_path):
     """A small valid recipe in a temporary folder, rendering into that folder."""

@@ -37,23 +37,35 @@ def test_real_process_error_has_no_traceback(tmp_path):
 
 def test_missing_start_image(cli, tiny_config):
     code, _, err = cli("render", tiny_config, "--quiet", "--set", "start.image=nowhere.jpg")
-    assert code == 2 and "nowhere.jpg" in err and err.count("\n") == 1
+    missing = tiny_config.parent / "nowhere.jpg"
+    assert (code, err) == (2, f"zoomdream: error: {missing}: not found; check the path\n")
+
+
+@pytest.mark.xfail(strict=True, reason="render.py opens the output folder before reading the start image")
+def test_missing_start_image_leaves_no_unfinished_render(cli, tiny_config):
+    assert cli("render", tiny_config, "--quiet", "--set", "start.image=nowhere.jpg")[0] == 2
+    code, _, err = cli("render", tiny_config, "--quiet")
+    assert code == 0, err
 
 
 @pytest.mark.parametrize(
     "override, expected",
-    [("model.name=efficientnet_lite9", "efficientnet_lite9"), ("dream.objective=[{layer: nope}]", "nope")],
+    [
+        ("model.name=efficientnet_lite9", "unknown model 'efficientnet_lite9'"),
+        ("dream.objective=[{layer: nope}]", "model 'efficientnet_lite0' has no layer 'nope'"),
+    ],
 )
 def test_unknown_model_or_layer(cli, tiny_config, override, expected):
     code, _, err = cli("render", tiny_config, "--quiet", "--set", override)
-    assert code == 2 and expected in err and err.count("\n") == 1
+    assert code == 2 and err.startswith(f"zoomdream: error: {expected}") and err.count("\n") == 1
 
 
 def test_unwritable_output(cli, tiny_config, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     code, _, err = cli("render", tiny_config, "--quiet", "--set", f"output.dir={blocker / 'out'}")
-    assert code == 2 and "output.dir" in err and str(blocker) in err
+    assert code == 2 and err.startswith(f"zoomdream: error: {blocker / 'out'}: cannot write here")
+    assert "set output.dir to a writable folder" in err and err.count("\n") == 1
 
 
 def test_existing_render_is_kept_without_overwrite(cli, tiny_config, tmp_path):
@@ -82,12 +94,13 @@ def test_layers_lists_names_and_channels(cli):
 
 def test_layers_unknown_model(cli):
     code, _, err = cli("layers", "inceptoin_v3_tf")
-    assert code == 2 and "inception_v3_tf" in err
+    assert code == 2 and err.startswith("zoomdream: error: unknown model 'inceptoin_v3_tf'")
+    assert err.rstrip().endswith("did you mean 'inception_v3_tf'?")
 
 
 def test_progress_bar_shows_rate_and_eta(cli, tiny_config):
     code, out, err = cli("render", tiny_config)
-    assert code == 0 and "3/3" in err and "frame/s" in err or "s/frame" in err
+    assert code == 0 and "3/3" in err and ("frame/s" in err or "s/frame" in err)
     assert "wrote" in out and "tiny.mp4" in out
 
 

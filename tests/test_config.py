@@ -1,8 +1,10 @@
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
-from zoomdream.config import Config, ConfigError, json_schema, load_config, read_config_file
+from zoomdream.config import ConfigError, json_schema, load_config, read_config_file
 
 
 def write(tmp_path, text, name="c.yaml"):
@@ -40,8 +42,9 @@ def test_keyword_overrides_nest_with_double_underscore():
 
 def test_paths_are_relative_to_the_config_file(tmp_path):
     (tmp_path / "sub").mkdir()
-    config = load_config(write(tmp_path / "sub", "start: {image: photo.jpg}\n"))
+    config = load_config(write(tmp_path / "sub", "start: {image: photo.jpg}\nvariants: [{name: a, start: {image: ../b.jpg}}]\n"))
     assert config.start.image == str((tmp_path / "sub" / "photo.jpg").resolve())
+    assert dict(config.lanes())["a"].start.image == str((tmp_path / "b.jpg").resolve())
 
 
 @pytest.mark.parametrize(
@@ -105,16 +108,22 @@ def test_bad_set_syntax():
 
 
 def test_resolved_yaml_round_trips(tmp_path):
-    config = load_config({"name": "rt", "motion": {"pan_x": {0: 0, "2s": 3}, "rotate": "0:(0), 10:(1)"}})
-    again = load_config(write(tmp_path, config.to_yaml()))
-    assert again == config
+    variants = [{"name": "a", "motion": {"zoom": 0.9}}, {"name": "b", "seed": 3, "dream": {"objective": [{"layer": "x"}]}}]
+    config = load_config({"name": "rt", "motion": {"pan_x": {0: 0, "2s": 3}, "rotate": "0:(0), 10:(1)"}, "variants": variants})
+    text = config.to_yaml()
+    again = load_config(write(tmp_path, text))
+    assert again == config and again.lanes() == config.lanes()
+    assert yaml.safe_load(text)["variants"] == variants  # only the keys each lane changes
 
 
 def test_schema_is_json_and_lists_sections():
-    schema = json_schema()
-    json.dumps(schema)
-    assert {"dream", "motion", "color", "output", "start", "model"} <= set(schema["properties"])
-    assert Config.model_fields["name"].description
+    schema = json.loads(json.dumps(json_schema()))
+    assert {"dream", "motion", "color", "output", "start", "model", "variants"} <= set(schema["properties"])
+    sections = [schema, *schema["$defs"].values()]
+    undocumented = [(s.get("title"), k) for s in sections for k, v in s.get("properties", {}).items() if not v.get("description")]
+    assert not undocumented  # the README reference is generated from these
+    variant = schema["$defs"][schema["properties"]["variants"]["items"]["$ref"].split("/")[-1]]
+    assert variant["required"] == ["name"] and set(variant["properties"]) == {"name", "seed", "start", "dream", "motion", "color"}
 
 
 def test_variants_become_full_lane_configs():
@@ -123,6 +132,23 @@ def test_variants_become_full_lane_configs():
     assert (a_name, a.seed, a.motion.zoom) == ("a", 4, 1.02)
     assert (b_name, b.seed, b.motion.zoom) == ("b", 9, 0.98)
     assert load_config({}).lanes() == [(None, load_config({}))]
+
+
+def test_variant_changes_only_the_keys_it_sets():
+    config = load_config(
+        {"motion": {"zoom": 1.05, "rotate": 2}, "color": {"strength": 0.2}, "start": {"image": "base.png"},
+         "variants": [{"name": "a", "motion": {"zoom": 0.9}, "color": {"match": "none"}, "start": {"fit": "contain"}},
+                      {"name": "b", "start": {"noise": {"kind": "gaussian"}}},
+                      {"name": "c", "start": {"image": "c.png"}}]}
+    )  # fmt: skip
+    lanes = dict(config.lanes())
+    a, b, c = lanes["a"], lanes["b"], lanes["c"]
+    assert (a.motion.zoom, a.motion.rotate, a.color.mode, a.color.strength) == (0.9, 2, "none", 0.2)
+    assert (a.start.image, a.start.fit) == (config.start.image, "contain")
+    assert (b.start.image, b.start.noise.kind) == (None, "gaussian")
+    assert (c.start.image, c.start.noise) == (str(Path("c.png").resolve()), None)
+    with_noise = load_config({"variants": [{"name": "d", "start": {"image": "d.png"}}]})
+    assert with_noise.lanes()[0][1].start.noise is None
 
 
 @pytest.mark.parametrize(
@@ -134,9 +160,16 @@ def test_variants_become_full_lane_configs():
         ([{"name": "a", "dream": {"steps": 2}}], "variants.0.dream: a variant may only change dream.objective"),
         ([{"name": "a"}, {"name": "a"}], "variants: names must be different"),
         ([{"name": "a", "motion": {"zoom": -1}}], "variants.0.motion.zoom: must be > 0.1"),
+        ([{"name": "../a"}], "variants.0.name: give each variant a name"),
+        ([{"name": "a", "dream": {"objective": [{"layer": "x", "chanels": [1]}]}}],
+         "variants.0.dream.objective.0.chanels: unknown key; did you mean 'channels'?"),
+        ([{"name": "a", "start": {"image": "a.png", "noise": {}}}], "variants.0.start: give either noise or image, not both"),
+        ([{"name": "a", "color": {"strength": "bass"}}], "variants.0: color.strength: 'bass' needs an audio section"),
+        (["a"], "variants.0: input should be a valid dictionary"),
     ],
-)
+)  # fmt: skip
 def test_variant_errors(variants, expected):
     with pytest.raises(ConfigError) as info:
         load_config({"variants": variants})
     assert str(info.value).startswith(expected), str(info.value)
+    assert "\n" not in str(info.value)

@@ -99,6 +99,7 @@ def test_duration_audio_is_the_track_after_its_offset(clicks, tmp_path):
 
 def test_zoom_pulses_on_the_beats(cli, clicks, tmp_path):
     fps, frames = 12, 48
+    (tmp_path / "pulse.yaml").write_text("name: pulse\n")
     out = tmp_path / "out"
     settings = [
         "size=[64, 64]", f"frames={frames}", f"fps={fps}", "dream.steps=0", "color.match=none", "motion.sharpen=0",
@@ -113,11 +114,3 @@ def test_zoom_pulses_on_the_beats(cli, clicks, tmp_path):
     after = [int(np.ceil(b * fps)) - 1 for b in beats]  # the first frame at or after each click, as a change index
     between = [int((b + 0.3) * fps) - 1 for b in beats]
     assert change[after].min() > 5 * max(change[between].max(), 0.05), (change[after], change[between])
-
-
-@pytest.fixture
-def pulse_yaml(tmp_path):
-    (tmp_path / "pulse.yaml").write_text("name: pulse\n")
-
-
-pytestmark = pytest.mark.usefixtures("pulse_yaml")

@@ -80,7 +80,8 @@ def _kinds_section(items: dict, defs: dict) -> dict:
     return {"properties": properties}
 
 
-def _rows(schema: dict, defs: dict, prefix: str) -> list[str]:
+def _rows(schema: dict, defs: dict, prefix: str, listed: list[dict]) -> list[str]:
+    """Rows for every key; a section met again (a variant's motion) is not listed twice."""
     rows = []
     for name, node in schema.get("properties", {}).items():
         key = f"{prefix}{name}"
@@ -91,8 +92,9 @@ def _rows(schema: dict, defs: dict, prefix: str) -> list[str]:
             kind += " or null"
         cells = [f"`{key}`", kind, _default(node), node.get("description", "")]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-        if section:
-            rows += _rows(section, defs, f"{key}[]." if is_list else f"{key}.")
+        if section and section not in listed:
+            listed.append(section)
+            rows += _rows(section, defs, f"{key}[]." if is_list else f"{key}.", listed)
     return rows
 
 
@@ -100,7 +102,7 @@ def markdown(schema: Any = None) -> str:
     """One row per key, between the markers that the README test compares."""
     schema = schema or json_schema()
     header = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    return "\n".join([START, *header, *_rows(schema, schema.get("$defs", {}), ""), END])
+    return "\n".join([START, *header, *_rows(schema, schema.get("$defs", {}), "", []), END])
 
 
 def update(readme: Path) -> None:

@@ -1,4 +1,4 @@
-"""The YAML recipe: schema, loading, ``--set`` overrides and one-line errors.
+"""The YAML recipe as pydantic models: sections, their bounds and the ``Sched`` field type.
 
 The schema is pydantic, so ``zoomdream schema`` and the README reference come from the same
 source as validation. Nothing here knows about torch: the renderer turns this into tensors.
@@ -6,11 +6,10 @@ source as validation. Nothing here knows about torch: the renderer turns this in
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Optional, Sequence, Union, get_args, get_origin
+from typing import Any, Literal, NamedTuple, Optional, Union, get_args
 
 import numpy as np
 import yaml
@@ -20,28 +19,25 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     PlainValidator,
+    SerializationInfo,
     SerializeAsAny,
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import Annotated
 
-from .codecs import CODECS
-from .expressions import SOUND_NAMES
-from .schedule import Bounds, Clock, Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
-from .sound import SoundError, track_seconds
+from ..codecs import CODECS
+from ..expressions import SOUND_NAMES
+from ..schedule import Bounds, Clock, Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
+from .errors import ConfigError, closest, error_at, format_error
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 MAX_SIDE = 8192
 MIN_SIDE = 32
 MAX_FRAMES = 1_000_000
-
-
-class ConfigError(ValueError):
-    """A config the user must fix; the message is one line naming the key and the fix."""
 
 
 _SCHEDULE_JSON = {
@@ -144,10 +140,17 @@ class Start(Section):
 
     @model_validator(mode="after")
     def _one_source(self) -> "Start":
+        """Noise unless an image is given. A variant's start is laid over the base's, so the source it
+        gives replaces the base's (the other is set to None), and default noise leaves it alone (unset)."""
         if self.noise is not None and self.image is not None:
             raise ValueError("give either noise or image, not both")
-        if self.image is None and self.noise is None:
+        if self.image is not None:
+            self.noise = None
+        elif self.noise is not None:
+            self.image = None
+        else:
             self.noise = Noise()
+            self.model_fields_set.discard("noise")
         return self
 
 
@@ -167,7 +170,7 @@ class Term(Section):
 
 
 def _kinds() -> dict[str, type[Term]]:
-    from .objectives import KINDS  # the kinds subclass Term, so they are looked up when used, not imported above
+    from ..objectives import KINDS  # the kinds subclass Term, so they are looked up when used, not imported above
 
     return KINDS  # type: ignore[return-value]
 
@@ -179,19 +182,13 @@ def _term(value: Any) -> Term:
         return value
     kind = value.get("kind", DEFAULT_KIND) if isinstance(value, dict) else DEFAULT_KIND
     if not isinstance(kind, str) or kind not in kinds:
-        raise _error("kind", f"unknown kind {shown(kind)}; use one of {', '.join(sorted(kinds))}", kind)
+        raise error_at("kind", f"unknown kind {shown(kind)}; use one of {', '.join(sorted(kinds))}", kind)
     model = kinds[kind]
     for key in value if isinstance(value, dict) else ():
         if key not in model.model_fields:
-            hint = _closest(str(key), list(model.model_fields), f" for kind {kind}")
-            raise _error(key, f"unknown key{hint}", value[key])
+            hint = closest(str(key), list(model.model_fields), f" for kind {kind}")
+            raise error_at(key, f"unknown key{hint}", value[key])
     return model.model_validate(value)
-
-
-def _error(key: Any, message: str, value: Any) -> ValidationError:
-    """A validation error at ``key`` inside the value being validated, with this exact message."""
-    problem = PydanticCustomError("value_error", message)
-    return ValidationError.from_exception_data("Term", [InitErrorDetails(type=problem, loc=(key,), input=value)])
 
 
 class _TermSchema:
@@ -276,7 +273,19 @@ class Color(Section):
     @model_validator(mode="before")
     @classmethod
     def _old_match(cls, data: Any) -> Any:
-        return old_color(data)
+        """``{match: none | first_frame | path}`` (before 0.2) as the keys that replaced it."""
+        if not isinstance(data, dict) or "match" not in data:
+            return data
+        data = dict(data)
+        match = data.pop("match")
+        if match == "none":
+            if data.setdefault("mode", "none") != "none":
+                raise ValueError(f"match: none contradicts mode: {shown(data['mode'])}; write only color.mode")
+        elif "reference" in data:
+            raise ValueError(f"match is the old name of reference; write only color.reference: {shown(match)}")
+        else:
+            data["reference"] = match
+        return data
 
     @field_validator("memory")
     @classmethod
@@ -285,22 +294,6 @@ class Color(Section):
         if not 0 < seconds <= MAX_FRAMES:
             raise ValueError(f"must be a positive time like 8 or '8s' (got {shown(value)})")
         return seconds
-
-
-def old_color(data: Any) -> Any:
-    """``{match: none | first_frame | path}`` (before 0.2) as the keys that replaced it."""
-    if not isinstance(data, dict) or "match" not in data:
-        return data
-    data = dict(data)
-    match = data.pop("match")
-    if match == "none":
-        if data.setdefault("mode", "none") != "none":
-            raise ValueError(f"color: match: none contradicts mode: {shown(data['mode'])}; write only color.mode")
-    elif "reference" in data:
-        raise ValueError(f"color: match is the old name of reference; write only color.reference: {shown(match)}")
-    else:
-        data["reference"] = match
-    return data
 
 
 class Audio(Section):
@@ -374,6 +367,50 @@ class Output(Section):
         return self
 
 
+class VariantDream(Section):
+    objective: Optional[list[ObjectiveTerm]] = Field(None, min_length=1, description="this lane's objective, replacing the config's")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_objective(cls, data: Any) -> Any:
+        if isinstance(data, dict) and set(data) - {"objective"}:
+            raise ValueError("a variant may only change dream.objective")
+        return data
+
+
+class Variant(Section):
+    """One lane: only the keys given here differ from the base config (see ``Config.lanes``)."""
+
+    name: str = Field(..., pattern=NAME_PATTERN, description="lane name; its output goes to <output dir>/<name>/")
+    seed: Optional[int] = Field(None, ge=0, le=2**63 - 1, description="this lane's seed (unset: the config's)")
+    start: Optional[Start] = Field(None, description="keys laid over the config's start for this lane")
+    dream: Optional[VariantDream] = Field(None, description="only dream.objective may differ between lanes")
+    motion: Optional[Motion] = Field(None, description="keys laid over the config's motion for this lane")
+    color: Optional[Color] = Field(None, description="keys laid over the config's color for this lane")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_and_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key in data:
+            if key not in cls.model_fields:
+                raise error_at(key, f"variants share everything but {', '.join(cls.model_fields)}", data[key])
+        name = data.get("name")
+        if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+            raise error_at("name", "give each variant a name of letters, digits, . _ or -", name)
+        return data
+
+    @model_serializer(mode="plain")
+    def _set_keys_only(self, info: SerializationInfo) -> dict[str, Any]:
+        """Only what the user set, recursively, so a written config reads back as the same lanes."""
+        return {
+            key: value.model_dump(mode=info.mode, exclude_unset=True) if isinstance(value, BaseModel) else value
+            for key, value in self
+            if key in self.model_fields_set
+        }
+
+
 class Config(Section):
     name: str = Field("zoomdream", pattern=NAME_PATTERN, description="render name; output goes to renders/<name>/")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="seeds noise and jitter")
@@ -400,7 +437,7 @@ class Config(Section):
     color: Color = Field(default_factory=Color, description="colour stabilisation")
     output: Output = Field(default_factory=Output, description="what is written and where")
     audio: Optional[Audio] = Field(None, description="a sound track: muxed into the video, and its features drive formulas")
-    variants: list[dict[str, Any]] = Field(
+    variants: list[Variant] = Field(
         default_factory=list,
         description="lanes rendered side by side in one batch, each {name, seed, start, dream: {objective}, motion, color}",
     )
@@ -444,24 +481,10 @@ class Config(Section):
 
     @field_validator("variants")
     @classmethod
-    def _variant_keys(cls, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        names = []
-        for i, variant in enumerate(variants):
-            name = variant.get("name")
-            if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
-                raise ValueError(f"variants.{i}.name: give each variant a name of letters, digits, . _ or -")
-            for key in variant:
-                if key not in VARIANT_KEYS:
-                    raise ValueError(f"variants.{i}.{key}: variants share everything but {', '.join(VARIANT_KEYS)}")
-            if set(variant.get("dream") or {}) - {"objective"}:
-                raise ValueError(f"variants.{i}.dream: a variant may only change dream.objective")
-            try:
-                variants[i] = {**variant, "color": old_color(variant["color"])} if "color" in variant else variant
-            except ValueError as error:
-                raise ValueError(f"variants.{i}.{error}") from None
-            names.append(name)
+    def _names_differ(cls, variants: list[Variant]) -> list[Variant]:
+        names = [variant.name for variant in variants]
         if len(set(names)) != len(names):
-            raise ValueError("variants: names must be different")
+            raise ValueError("names must be different")
         return variants
 
     def lanes(self) -> list[tuple[str | None, "Config"]]:
@@ -471,12 +494,13 @@ class Config(Section):
         base = self.model_dump(mode="json", exclude={"variants"})
         lanes = []
         for i, variant in enumerate(self.variants):
-            merged = _merge(base, {k: v for k, v in variant.items() if k != "name"})
+            changes = variant.model_dump(mode="json")
+            del changes["name"]
             try:
-                lanes.append((variant["name"], Config.model_validate(merged)))
+                lanes.append((variant.name, Config.model_validate(_merge(base, changes))))
             except ValidationError as error:
                 first = error.errors(include_url=False)[0]
-                raise ConfigError(_format_error({**first, "loc": ("variants", i, *first["loc"])})) from None
+                raise ConfigError(format_error({**first, "loc": ("variants", i, *first["loc"])}, Config)) from None
         return lanes
 
     @property
@@ -518,9 +542,6 @@ class Config(Section):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
-VARIANT_KEYS = ("name", "seed", "start", "dream", "motion", "color")
-
-
 def _merge(base: dict, changes: dict) -> dict:
     """``base`` with ``changes`` laid over it, mappings merged key by key."""
     out = dict(base)
@@ -528,201 +549,6 @@ def _merge(base: dict, changes: dict) -> dict:
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
-
-def _parse_yaml(text: str, origin: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{origin}{where}: cannot parse YAML ({problem}); check indentation and quotes") from None
-    except RecursionError:
-        raise ConfigError(f"{origin}: cannot parse YAML (nested too deeply)") from None
-    except ValueError as error:  # e.g. an integer with thousands of digits
-        raise ConfigError(f"{origin}: cannot parse YAML ({shown(str(error))})") from None
-
-
-def read_config_file(path: str | Path) -> dict:
-    """The raw mapping in a YAML file, with one-line errors for every way reading can fail."""
-    path = Path(path)
-    if path.exists() and not path.is_dir() and not path.is_file():
-        raise ConfigError(f"{path}: is not a regular file; give a .yaml file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, give a .yaml file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text; save the config as UTF-8") from None
-    raw = _parse_yaml(text, str(path))
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings like 'frames: 60' at the top level")
-    return raw
-
-
-def set_dotted(raw: dict, key: str, value: Any) -> None:
-    """Set ``a.b.0.c`` in nested dicts/lists, creating mappings on the way."""
-    parts = key.split(".")
-    if not key or any(not p for p in parts):
-        raise ConfigError(f"--set {key!r}: key must look like dream.steps")
-    node: Any = raw
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ConfigError(f"--set {key}: {part!r} is not an index of the list at {'.'.join(parts[:i])}")
-            index: Any = int(part)
-        elif isinstance(node, dict):
-            index = part
-            if not last and not isinstance(node.get(part), (dict, list)):
-                node[part] = {}
-        else:
-            raise ConfigError(f"--set {key}: {'.'.join(parts[:i])} is not a section")
-        if last:
-            node[index] = value
-        else:
-            node = node[index]
-
-
-def parse_set(item: str) -> tuple[str, Any]:
-    """``dream.steps=4`` -> ("dream.steps", 4); the value is read as YAML."""
-    key, sep, text = item.partition("=")
-    if not sep:
-        raise ConfigError(f"--set {item!r}: write it as key.path=value, e.g. --set dream.steps=4")
-    return key.strip(), _parse_yaml(text, f"--set {key.strip()}")
-
-
-def _unwrap_model(annotation: Any) -> Any:
-    """The BaseModel inside Optional[...] / list[...], to walk a key path through the schema."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _unwrap_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _suggest(loc: tuple) -> str:
-    if loc[:1] == ("variants",):
-        loc = loc[2:]
-    model: Any = Config
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if model else None
-        model = _unwrap_model(field.annotation) if field else None
-    if model is None:
-        return ""
-    return _closest(str(loc[-1]), list(model.model_fields))
-
-
-def _closest(key: str, keys: list[str], where: str = "") -> str:
-    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    return f"; valid keys{where}: {', '.join(keys)}"
-
-
-def _format_error(error: dict) -> str:
-    loc = tuple(error["loc"])
-    path = ".".join(str(p) for p in loc)
-    if error["type"] == "extra_forbidden":
-        return f"{path}: unknown key{_suggest(loc)}"
-    message = str(error["msg"])
-    message = re.sub(r"^(Value error|Assertion failed), ", "", message)
-    message = message[:1].lower() + message[1:]
-    if error["type"] not in ("value_error", "missing") and "(got" not in message:
-        message += f" (got {shown(error.get('input'))})"
-    if not path or message.startswith(f"{path}.") or message.startswith(f"{path}:"):
-        return message.replace("\n", " ")
-    return f"{path}: {message}".replace("\n", " ")
-
-
-def validate(raw: dict, origin: str = "config") -> Config:
-    """Validate a raw mapping; the first problem becomes a one-line ConfigError."""
-    try:
-        config = Config.model_validate(raw)
-    except RecursionError:
-        raise ConfigError(f"{origin}: settings are nested too deeply") from None
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        raise ConfigError(_format_error(first)) from None
-    config.lanes()
-    return config
-
-
-def _resolve_paths(config: Config, base: Path) -> Config:
-    """Paths in a config file are relative to that file, so a config works from any folder."""
-
-    def resolve(value: str) -> str:
-        path = Path(value).expanduser()
-        return str(path if path.is_absolute() else (base / path).resolve())
-
-    if config.start.image:
-        config.start.image = resolve(config.start.image)
-    if config.model.weights:
-        config.model.weights = resolve(config.model.weights)
-    if config.color.reference not in COLOR_REFERENCES:
-        config.color.reference = resolve(config.color.reference)
-    for term in config.dream.objective or []:
-        for key in getattr(term, "paths", ()):
-            setattr(term, key, resolve(getattr(term, key)))
-    if config.audio:
-        config.audio.file = resolve(config.audio.file)
-    for variant in config.variants:
-        for term in (variant.get("dream") or {}).get("objective") or []:
-            for key in getattr(_kinds().get(term.get("kind", DEFAULT_KIND)), "paths", ()):
-                term[key] = resolve(term[key])
-        start, color = variant.get("start") or {}, variant.get("color") or {}
-        if isinstance(start.get("image"), str):
-            start["image"] = resolve(start["image"])
-        if isinstance(color.get("reference"), str) and color["reference"] not in COLOR_REFERENCES:
-            color["reference"] = resolve(color["reference"])
-    return config
-
-
-def load_config(
-    source: str | Path | dict,
-    overrides: Sequence[str] = (),
-    **values: Any,
-) -> Config:
-    """Read a YAML file (or a mapping), apply ``--set`` strings and keyword overrides, validate.
-
-    Keyword overrides use ``__`` for nesting: ``load_config(p, dream__steps=0)``.
-    """
-    if isinstance(source, dict):
-        raw, base, origin = dict(source), Path.cwd(), "config"
-    else:
-        raw, base, origin = read_config_file(source), Path(source).resolve().parent, str(source)
-    for item in overrides:
-        set_dotted(raw, *parse_set(item))
-    for key, value in values.items():
-        set_dotted(raw, key.replace("__", "."), value)
-    config = _resolve_paths(validate(raw, origin), base)
-    if config.duration == "audio":
-        config = validate({**config.model_dump(mode="json"), "duration": _audio_seconds(config)}, origin)
-    return config
-
-
-def _audio_seconds(config: Config) -> float:
-    """``duration: audio``: the length of the track after its offset."""
-    assert config.audio is not None
-    try:
-        seconds = track_seconds(config.audio.file, config.audio.offset)
-    except SoundError as error:
-        raise ConfigError(str(error)) from None
-    if seconds * config.fps < 1:
-        raise ConfigError(f"duration: audio: nothing of {config.audio.file} is left after audio.offset {config.audio.offset:g} s")
-    return seconds
 
 
 def json_schema() -> dict:
