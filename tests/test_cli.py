@@ -41,7 +41,6 @@ def test_missing_start_image(cli, tiny_config):
     assert (code, err) == (2, f"zoomdream: error: {missing}: not found; check the path\n")
 
 
-@pytest.mark.xfail(strict=True, reason="render.py opens the output folder before reading the start image")
 def test_missing_start_image_leaves_no_unfinished_render(cli, tiny_config):
     assert cli("render", tiny_config, "--quiet", "--set", "start.image=nowhere.jpg")[0] == 2
     code, _, err = cli("render", tiny_config, "--quiet")

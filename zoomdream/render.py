@@ -115,6 +115,7 @@ class Renderer:
         dreams = self.planners[0].dreams_at_all(config.frame_count)
         self.net, self.terms = self._network(layers) if dreams else (None, [])
         self.colors = color.ColorCoherence([self._color_settings(lane) for lane in self.lanes], config.motion.dream_every)
+        self.start = torch.cat([start_frame(lane) for lane in self.lanes])  # read now: a bad file stops us early
         self.x: torch.Tensor | None = None  # the last dreamed frame
         self.velocity: torch.Tensor | None = None  # the dream's change at that frame (see _calm)
         self.next_frame = 0
@@ -154,8 +155,7 @@ class Renderer:
         """
         total = self.config.frame_count
         if self.x is None and self.next_frame < total:
-            start = torch.cat([start_frame(lane) for lane in self.lanes]).to(self.device)
-            self.x, self.next_frame = self._dreamed(start, 0), 1
+            self.x, self.next_frame = self._dreamed(self.start.to(self.device), 0), 1
             yield 0, self.x[None]
         while self.next_frame < total:
             t = self.next_frame
