@@ -6,16 +6,19 @@ process just before or just after a given file of the render gets its final name
 runs unpatched, so these tests only rely on what a user can see in the output folder.
 """
 
+import os
 import re
 import shlex
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
 import pytest
 
+import zoomdream
 from zoomdream import checkpoint
 from zoomdream.cli import main
 
@@ -74,7 +77,9 @@ def kill(tmp_path, when, name, nth=1, *extra):
     killer = tmp_path / "killer.py"
     killer.write_text(KILLER)
     argv = [sys.executable, str(killer), when, name, str(nth), "render", str(cfg), "--quiet", *extra]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    # The child imports the zoomdream under test, not whichever one is installed.
+    env = {**os.environ, "PYTHONPATH": str(Path(zoomdream.__file__).parents[1])}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == -9, f"the render was not killed at {name}: {done.stderr}"
     return cfg, out
 
