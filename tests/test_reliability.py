@@ -2,6 +2,7 @@
 
 import errno
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -211,3 +212,85 @@ def test_real_process_ctrl_c_twice_and_kill_9(recipe):
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert frame_count(folder / "proc.mp4") == 30
+
+
+def checkpoints_taken(monkeypatch):
+    """(next frame, time) of every checkpoint the loop decides to take."""
+    taken = []
+    original = Renderer.checkpoint
+
+    def spy(self):
+        taken.append((self.next_frame, time.perf_counter()))
+        return original(self)
+
+    monkeypatch.setattr(Renderer, "checkpoint", spy)
+    return taken
+
+
+def test_checkpoints_by_time(cli, recipe, monkeypatch):
+    """Frames of at least 0.5 s with checkpoint_every '1s': one checkpoint per second of
+    rendering, so every second or third frame, never two within a second, and one at the end."""
+    cfg, folder = recipe(frames=8, every='"1s"')
+    original = Renderer._dreamed
+
+    def slow(self, x, t):
+        time.sleep(0.5)
+        return original(self, x, t)
+
+    monkeypatch.setattr(Renderer, "_dreamed", slow)
+    taken = checkpoints_taken(monkeypatch)
+    assert cli("render", cfg, "--quiet")[0] == 0
+    frames = [n for n, _ in taken]
+    assert frames[-1] == 8 and len(frames) >= 3, frames
+    assert all(0 < b - a <= 2 for a, b in zip([0, *frames], frames)), f"a second passed without a checkpoint: {frames}"
+    times = [t for _, t in taken[:-1]]
+    assert all(b - a >= 0.95 for a, b in zip(times, times[1:])), f"checkpoints closer than a second: {frames}"
+
+
+def test_checkpoints_by_frames_when_they_come_first(cli, recipe, monkeypatch):
+    cfg, _ = recipe(frames=8, every='[3, "3600s"]')
+    taken = checkpoints_taken(monkeypatch)
+    assert cli("render", cfg, "--quiet")[0] == 0
+    assert [n for n, _ in taken] == [3, 6, 8]
+
+
+def follow(cli, refusal):
+    """A refusal is one line ending in the command that fixes it; run that command, which must finish the render."""
+    code, _, err = refusal
+    assert code == 2 and err.count("\n") == 1 and ": zoomdream render " in err, f"no command to run: {err}"
+    command = shlex.split(err.rsplit(": zoomdream ", 1)[1])
+    flags = [arg for arg in command if arg in ("--resume", "--overwrite")]
+    assert command[0] == "render" and len(flags) == 1, f"the refusal names no single command: {err}"
+    code, _, err = cli(*command, "--quiet")
+    assert code == 0, f"the command the refusal named failed: {err}"
+
+
+def test_every_refusal_names_a_command_that_finishes_the_render(cli, recipe, monkeypatch):
+    cfg, folder = recipe(frames=3)
+
+    def interrupted():
+        stop_at(monkeypatch, 1)
+        assert cli("render", cfg, "--quiet", "--overwrite")[0] == 130
+        monkeypatch.undo()
+
+    interrupted()
+    follow(cli, cli("render", cfg))  # --resume
+    follow(cli, cli("render", cfg))  # finished: --overwrite
+    follow(cli, cli("render", cfg, "--resume", "--set", "frames=4"))  # finished cannot grow: --overwrite
+    assert len(pngs(folder)) == 4
+    interrupted()
+    follow(cli, cli("render", cfg, "--resume", "--set", "seed=5"))  # changed config: --overwrite, keeping seed=5
+    assert "seed: 5" in (folder / "config.yaml").read_text()
+    interrupted()
+    checkpoint.path(folder).write_bytes(b"not a checkpoint")
+    follow(cli, cli("render", cfg, "--resume"))  # damaged checkpoint: --overwrite
+    assert not (folder / "state").exists() and len(pngs(folder)) == 3
+
+
+def test_resuming_a_finished_render_changes_nothing(cli, recipe):
+    cfg, folder = recipe(frames=3)
+    assert cli("render", cfg, "--quiet")[0] == 0
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    code, _, err = cli("render", cfg, "--resume")
+    assert code == 0 and err == f"zoomdream: {folder} is already finished; nothing to resume\n"
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()} == before

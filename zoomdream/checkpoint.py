@@ -26,7 +26,11 @@ LOCK_FILE = ".zoomdream.lock"
 
 
 class CheckpointError(Exception):
-    """A checkpoint that cannot be used; one line saying why and what to do."""
+    """A checkpoint that cannot be used; one line saying why and what to do, and the flag that does it."""
+
+    def __init__(self, message: str, flag: str | None = None):
+        super().__init__(message)
+        self.flag = flag
 
 
 def fingerprint(config: Config) -> dict[str, Any]:
@@ -88,9 +92,9 @@ def load(folder: Path) -> Checkpoint | None:
     try:
         data = torch.load(target, map_location="cpu", weights_only=True)
     except Exception as error:  # a damaged disk, or a file that is not a checkpoint
-        raise CheckpointError(f"{target}: cannot read the checkpoint ({type(error).__name__}); start again with --overwrite") from None
+        raise CheckpointError(f"{target}: cannot read the checkpoint ({type(error).__name__}); start again with --overwrite", "--overwrite") from None
     if not isinstance(data, dict) or data.get("version") != VERSION or set(data) != {f.name for f in fields(Checkpoint)}:
-        raise CheckpointError(f"{target}: the checkpoint is from another zoomdream version; start again with --overwrite")
+        raise CheckpointError(f"{target}: the checkpoint is from another zoomdream version; start again with --overwrite", "--overwrite")
     return Checkpoint(**data)
 
 

@@ -246,7 +246,9 @@ class Renderer:
     def restore(self, saved: checkpoint.Checkpoint) -> None:
         changed = checkpoint.differences(saved.fingerprint, checkpoint.fingerprint(self.config))
         if changed:
-            raise RenderError(f"cannot resume: the config changed ({'; '.join(changed)}); render with --overwrite to start again")
+            raise checkpoint.CheckpointError(
+                f"cannot resume: the config changed ({'; '.join(changed)}); render with --overwrite to start again", "--overwrite"
+            )
         for generator, state in zip([self.generator, *self.lane_generators], saved.generators):
             generator.set_state(state)
         self.colors.load_state_dict(saved.color)
