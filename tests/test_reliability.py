@@ -62,6 +62,26 @@ def test_ctrl_c_checkpoints_and_resume_is_bit_identical(cli, recipe, monkeypatch
     assert not (cut / "state").exists()
 
 
+EVERY_MODE = [
+    "dream.noise=0.05", "dream.calm=0.5", "motion.zoom=0.96", "motion.tilt_x=1.5", "motion.tilt_y=-1", "motion.dream_every=2",
+    "color.mode=histogram", "color.space=lab", "color.reference=rolling", "color.memory=0.3",
+]  # fmt: skip
+
+
+def test_resume_is_bit_identical_with_every_new_mode_on(cli, recipe, monkeypatch):
+    """Noise, momentum, revealed-ground fill, tilt, tweens and a rolling LAB histogram all carry state."""
+    whole_cfg, whole = recipe("whole", frames=9)
+    sets = [arg for item in EVERY_MODE for arg in ("--set", item)]
+    assert cli("render", whole_cfg, "--quiet", *sets)[0] == 0
+    cut_cfg, cut = recipe("cut", frames=9)
+    stop_at(monkeypatch, 4)
+    assert cli("render", cut_cfg, "--quiet", *sets)[0] == 130
+    monkeypatch.undo()
+    code, _, err = cli("render", cut_cfg, "--quiet", "--resume", *sets)
+    assert code == 0, err
+    assert pngs(cut) == pngs(whole) and len(pngs(whole)) == 9
+
+
 def test_sigterm_exits_143(cli, recipe, monkeypatch):
     cfg, folder = recipe()
     stop_at(monkeypatch, 1, signal.SIGTERM)

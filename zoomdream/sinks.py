@@ -454,7 +454,7 @@ class WriterThread(Closing):
         self._thread.start()
 
     def put(self, index: int, frame: np.ndarray) -> None:
-        """Queue a float32 (H, W, 3) frame in [0, 1]; it must not be modified afterwards."""
+        """Queue one output frame (every lane: (B, H, W, 3), float in [0, 1] or uint8); it must not change afterwards."""
         if self._error is not None:
             raise self._error
         self._queue.put((index, frame))
