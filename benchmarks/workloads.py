@@ -142,8 +142,8 @@ def timed_frames(renderer: Renderer, warm: bool = True) -> tuple[float, list[np.
 @functools.cache
 def feature_net(name: str, layers: tuple[str, ...], device: torch.device) -> tuple[Any, Objective]:
     """The network exactly as a render prepares it (layout, cuDNN autotuning, compile) and its objective."""
-    config = zoomdream.load_config({"model": {"name": name}, "dream": {"objective": [{"layer": layer} for layer in layers]},
-                                    "device": str(device)})  # fmt: skip
+    terms = [{"layer": layer} for layer in layers]
+    config = zoomdream.load_config({"model": {"name": name}, "dream": {"objective": terms}, "device": str(device)})
     renderer = Renderer(config)
     return renderer.net, scored(renderer)
 
@@ -190,7 +190,9 @@ def end_to_end(b: Bench, overrides: dict[str, Any], frames: int) -> Record:
     """zoomdream.render as a user runs it: the frame loop with the writer thread encoding alongside."""
     with tempfile.TemporaryDirectory(dir=scratch()) as folder:
         start = time.perf_counter()
-        result = zoomdream.render(CONFIG, quiet=True, frames=frames, output__dir=folder, device=str(b.device), **overrides)
+        result = zoomdream.render(
+            CONFIG, quiet=True, frames=frames, output__dir=folder, device=str(b.device), **overrides
+        )
         wall = time.perf_counter() - start
     return {"fps": result.frames / result.seconds, "ms_per_frame": result.seconds * 1e3 / result.frames, "wall_s": wall}
 
@@ -199,7 +201,9 @@ def preview(b: Bench) -> Record:
     """``zoomdream render configs/default.yaml --preview`` end to end (setup included), against its target."""
     with tempfile.TemporaryDirectory(dir=scratch()) as folder:
         start = time.perf_counter()
-        result = zoomdream.render(DEFAULT, preview=True, quiet=True, overwrite=True, output__dir=folder, device=str(b.device))
+        result = zoomdream.render(
+            DEFAULT, preview=True, quiet=True, overwrite=True, output__dir=folder, device=str(b.device)
+        )
         wall = time.perf_counter() - start
     return {"params": f"{result.frames} frames, target < {PREVIEW_TARGET_S:g} s", **rate(result.seconds, result.frames),
             "wall_s": wall, "vs_target": wall / PREVIEW_TARGET_S}  # fmt: skip
@@ -303,7 +307,8 @@ def tiles_child(b: Bench, budget: int) -> Record:
     net, objective = feature_net(TILE_MODEL[0], TILE_MODEL[1], b.device)
     width, height = TILE_SIZE
     x = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0)).to(b.device)
-    steps = TILE_SETTINGS.steps * len(octave_sizes(height, width, TILE_SETTINGS.octaves, TILE_SETTINGS.octave_scale, MIN_SIDE))
+    octaves = octave_sizes(height, width, TILE_SETTINGS.octaves, TILE_SETTINGS.octave_scale, MIN_SIDE)
+    steps = TILE_SETTINGS.steps * len(octaves)
     start = now(b.device)
     with torch.no_grad():
         dream(x, net, objective, TILE_SETTINGS, torch.Generator().manual_seed(0))
@@ -415,9 +420,11 @@ def strength_and_boil(overrides: Sequence[str], frames: int = STRENGTH_FRAMES, d
         earlier = strength_of(renderer.net, objective, read_frames(result.frames_dir, before).to(renderer.device))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"strength": value, "trend": value / earlier - 1, "boil": statistics.median(x for x in boil if x is not None),
-            "boil_steady": statistics.median(boil[i] for i in last), "steps_per_frame": ascent_steps(renderer, frames - 1),
-            **rate(result.seconds, result.frames)}  # fmt: skip
+    return {
+        "strength": value, "trend": value / earlier - 1,
+        "boil": statistics.median(x for x in boil if x is not None), "boil_steady": statistics.median(boil[i] for i in last),
+        "steps_per_frame": ascent_steps(renderer, frames - 1), **rate(result.seconds, result.frames),
+    }  # fmt: skip
 
 
 @functools.cache
@@ -432,7 +439,8 @@ def still_strength(b: Bench) -> Record:
         still = dream(x, renderer.net, scored(renderer), settings, torch.Generator().manual_seed(renderer.config.seed))
     seconds = now(b.device) - start
     total = steps * len(octave_sizes(*still.shape[-2:], octaves, settings.octave_scale, MIN_SIDE))
-    return {"strength": strength_of(renderer.net, scored(renderer), still), "steps_per_frame": total, "seconds": seconds}
+    value = strength_of(renderer.net, scored(renderer), still)
+    return {"strength": value, "steps_per_frame": total, "seconds": seconds}
 
 
 def strength(b: Bench, steps: int | None) -> Record:
@@ -477,7 +485,7 @@ def named(b: Bench) -> list[tuple[str, Any]]:
     found += [(f"dream_every/{quick}/every_{k}", p(dream_every, b, k)) for k in (1, 4)]
     found.append((f"tiles/{TILE_MODEL[0]}:{TILE_MODEL[1][0]}/{wxh(TILE_SIZE)}", p(tiles, b)))
     base = f"baseline/googlenet_{wxh(BASELINE_RENDER['size'])}"
-    found += [(f"{base}/plain_pytorch", p(versus_baseline, b, True)), (f"{base}/zoomdream", p(versus_baseline, b, False))]
+    found += [(f"{base}/{side}", p(versus_baseline, b, side == "plain_pytorch")) for side in ("plain_pytorch", "zoomdream")]
     for steps in (None, *STRENGTH_STEPS):
         name = f"still_{STRENGTH_STILL[0]}x{STRENGTH_STILL[1]}" if steps is None else f"zoom_steps_{steps}"
         found.append((f"strength/{dreamer}/{wxh(STRENGTH_SIZE)}/{name}", p(strength, b, steps)))
