@@ -222,7 +222,7 @@ class Dream(Section):
         768, description="frames larger than this are dreamed in tiles of this size, batched"
     )
     calm: Sched(ge=0, le=0.95) = Field(  # type: ignore[valid-type]
-        0.0, description="momentum of the dream's change along the camera: calmer texture, same strength"
+        0.7, description="momentum of the dream's change along the camera: 0 boils most, 0.7 halves the boil"
     )
     noise: Sched(ge=0, le=1) = Field(  # type: ignore[valid-type]
         0.0, description="seeded noise (std) added before each dreamed frame, so a long zoom keeps finding new detail"
