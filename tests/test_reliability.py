@@ -63,7 +63,7 @@ def test_ctrl_c_checkpoints_and_resume_is_bit_identical(cli, recipe, monkeypatch
 
 
 EVERY_MODE = [
-    "dream.noise=0.05", "dream.calm=0.5", "motion.zoom=0.96", "motion.tilt_x=1.5", "motion.tilt_y=-1", "motion.dream_every=2",
+    "dream.noise=0.05", "dream.calm=0.5", "motion.zoom=0.96", "motion.tilt_x=0:(0), 5:(1.5)", "motion.tilt_y=-1", "motion.dream_every=3",
     "color.mode=histogram", "color.space=lab", "color.reference=rolling", "color.memory=0.3",
 ]  # fmt: skip
 
@@ -74,7 +74,7 @@ def test_resume_is_bit_identical_with_every_new_mode_on(cli, recipe, monkeypatch
     sets = [arg for item in EVERY_MODE for arg in ("--set", item)]
     assert cli("render", whole_cfg, "--quiet", *sets)[0] == 0
     cut_cfg, cut = recipe("cut", frames=9)
-    stop_at(monkeypatch, 4)
+    stop_at(monkeypatch, 6)  # a dreamed frame: 0, 3, 6 with dream_every 3
     assert cli("render", cut_cfg, "--quiet", *sets)[0] == 130
     monkeypatch.undo()
     code, _, err = cli("render", cut_cfg, "--quiet", "--resume", *sets)

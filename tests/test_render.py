@@ -94,3 +94,17 @@ def test_variants_render_side_by_side_each_to_its_own_folder(tiny_config, tmp_pa
     alone = zoomdream.render(tiny_config, quiet=True, seed=1, output__dir=str(tmp_path / "alone"))
     single = [iio.imread(p) for p in sorted(alone.frames_dir.glob("*.png"))]
     assert max(np.abs(a.astype(int) - b.astype(int)).max() for a, b in zip(calm, single)) <= 2, "a lane renders as alone"
+
+
+def test_calm_dreams_boil_less(tiny_config, tmp_path):
+    """dream.calm keeps the dream's consistent change and averages out what jitters frame to frame."""
+
+    def boil(calm):
+        config = zoomdream.load_config(tiny_config, [f"dream.calm={calm}", "frames=14", "dream.steps=2", "motion.zoom=1.03",
+                                                     f"output.dir={tmp_path / str(calm)}"])  # fmt: skip
+        zoomdream.render(config, quiet=True)
+        curve = json.loads((tmp_path / str(calm) / "render.json").read_text())["look"]["tiny"]["boil"]
+        return float(np.median(curve[4:]))
+
+    restless, calm = boil(0), boil(0.8)
+    assert calm < 0.8 * restless, (calm, restless)

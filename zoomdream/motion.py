@@ -124,6 +124,11 @@ def short(theta: torch.Tensor) -> torch.Tensor:
     return theta
 
 
+def batch(moves: list[torch.Tensor]) -> torch.Tensor:
+    """Several batches of moves as one, whether each is affine or projective."""
+    return short(torch.cat([square(move) for move in moves]))
+
+
 def is_identity(theta: torch.Tensor) -> torch.Tensor:
     """Lanes whose matrix does nothing; they skip resampling so a still camera loses no detail."""
     eye = torch.eye(3, dtype=theta.dtype, device=theta.device)

@@ -178,9 +178,9 @@ class Renderer:
         dreamed = self._dreamed(carried, t + k - 1)
         if k == 1:
             return dreamed[None]
-        ahead = motion.warp(x.repeat(k - 1, 1, 1, 1), torch.cat(path[:-1]), sharpness.repeat(k - 1))
+        ahead = motion.warp(x.repeat(k - 1, 1, 1, 1), motion.batch(path[:-1]), sharpness.repeat(k - 1))
         change = (dreamed - carried).repeat(k - 1, 1, 1, 1)
-        back = motion.warp(change, torch.cat([motion.relative(step, path[-1]) for step in path[:-1]]))
+        back = motion.warp(change, motion.batch([motion.relative(step, path[-1]) for step in path[:-1]]))
         share = (torch.arange(1, k, dtype=x.dtype, device=x.device) / k).repeat_interleave(x.shape[0])
         tweens = (ahead + share.view(-1, 1, 1, 1) * back).clamp(0, 1)
         return torch.cat([tweens.view(k - 1, *x.shape), dreamed[None]])
@@ -270,7 +270,7 @@ class LookRecorder(look.Recorder):
             if n == 0:
                 return
         before = torch.cat([previous, flat[: (n - 1) * lanes]])
-        carried, valid = look.carry(before, torch.cat([renderer.move(t + i) for i in range(n)]))
+        carried, valid = look.carry(before, motion.batch([renderer.move(t + i) for i in range(n)]))
         figures = look.measure(flat, carried, valid)
         for i in range(n):
             self.add({name: value[i * lanes : (i + 1) * lanes] for name, value in figures.items()})
