@@ -66,7 +66,7 @@ def test_dream_every_k_follows_the_same_camera_path(tiny_config):
     smooth = rendered(Renderer(zoomdream.load_config(tiny_config, path)), 10)
     cadenced = rendered(Renderer(zoomdream.load_config(tiny_config, [*path, "motion.dream_every=4"])), 10)
     assert cadenced.shape == smooth.shape == (10, 1, 3, 48, 64)
-    assert (cadenced - smooth).abs().mean() < 0.025, "only resampling blur differs"
+    assert torch.allclose(cadenced, smooth, atol=1e-6), "without a dream the frames between are the camera path itself"
     steps = (cadenced[1:] - cadenced[:-1]).abs().mean(dim=(1, 2, 3, 4))
     assert steps.max() < 2.5 * steps.median(), "no jump at the dreamed frames"
 

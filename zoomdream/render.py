@@ -166,23 +166,26 @@ class Renderer:
     def interval(self, x: torch.Tensor, t: int, k: int) -> torch.Tensor:
         """Frames t .. t+k-1 after the dreamed frame t-1 (``x``), as (k, B, 3, H, W); the last is dreamed.
 
-        The camera path is composed once. The frames before the dreamed one are the earlier frame
-        carried along the path plus a growing share of the dream's change carried back to them,
-        so the dream arrives evenly over the interval instead of in a pulse at the dreamed frame.
+        The picture is carried frame by frame, exactly as with ``dream_every: 1`` (so every frame
+        has the same resampling and sharpening), and each frame before the dreamed one gets a
+        growing share of the dream's change carried back along the path, composed once: the
+        dream arrives evenly over the interval instead of in a pulse at the dreamed frame.
         """
-        path = motion.chain([self.move(t + i) for i in range(k)])
-        sharpness = lane_values([planner.at(t + k - 1).move.sharpen for planner in self.planners])
-        carried = motion.warp(x, path[-1], sharpness, fill=self._fill)
+        moves, carried = [self.move(t + i) for i in range(k)], [x]
+        for i, move in enumerate(moves):
+            sharpness = lane_values([planner.at(t + i).move.sharpen for planner in self.planners])
+            carried.append(motion.warp(carried[-1], move, sharpness, fill=self._fill))
+        carried = carried[1:]
+        path = motion.chain(moves)
         if self.velocity is not None:
             self.velocity = motion.warp(self.velocity, path[-1])
-        dreamed = self._dreamed(carried, t + k - 1)
+        dreamed = self._dreamed(carried[-1], t + k - 1)
         if k == 1:
             return dreamed[None]
-        ahead = motion.warp(x.repeat(k - 1, 1, 1, 1), motion.batch(path[:-1]), sharpness.repeat(k - 1))
-        change = (dreamed - carried).repeat(k - 1, 1, 1, 1)
+        change = (dreamed - carried[-1]).repeat(k - 1, 1, 1, 1)
         back = motion.warp(change, motion.batch([motion.relative(step, path[-1]) for step in path[:-1]]))
         share = (torch.arange(1, k, dtype=x.dtype, device=x.device) / k).repeat_interleave(x.shape[0])
-        tweens = (ahead + share.view(-1, 1, 1, 1) * back).clamp(0, 1)
+        tweens = (torch.cat(carried[:-1]) + share.view(-1, 1, 1, 1) * back).clamp(0, 1)
         return torch.cat([tweens.view(k - 1, *x.shape), dreamed[None]])
 
     def _noise(self, lanes: torch.Tensor, shape: torch.Size) -> torch.Tensor:
