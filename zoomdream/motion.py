@@ -147,18 +147,20 @@ def grid(theta: torch.Tensor, shape: list[int]) -> torch.Tensor:
     return points[..., :2] / depth
 
 
-def sharpen(x: torch.Tensor, amount: torch.Tensor, blur: torch.Tensor | None = None) -> torch.Tensor:
+def sharpen(x: torch.Tensor, amount: torch.Tensor, blur: torch.Tensor | None = None, signed: bool = False) -> torch.Tensor:
     """Unsharp mask per lane, along each axis by how much that axis was blurred (``blur``: (B, 2, H, W)).
 
     Bilinear resampling at a sub-pixel phase f blurs by f(1 - f): nothing where the samples land
     on pixels (along the rows and columns through a zoom's fixed point), most at half a pixel.
-    Sharpening everything alike would over-sharpen those lines into a visible cross.
+    Sharpening everything alike would over-sharpen those lines into a visible cross. A ``signed``
+    image (a difference of frames) is not clamped to [0, 1].
     """
     weight = torch.ones_like(x[:, :2]) if blur is None else blur
     across = x - gaussian_blur(x, kernel_size=[5, 1], sigma=[1.0, 1.0])
     down = x - gaussian_blur(x, kernel_size=[1, 5], sigma=[1.0, 1.0])
     detail = weight[:, :1] * across + weight[:, 1:] * down
-    return (x + amount.view(-1, 1, 1, 1).to(x) * detail).clamp(0, 1)
+    sharp = x + amount.view(-1, 1, 1, 1).to(x) * detail
+    return sharp if signed else sharp.clamp(0, 1)
 
 
 def resampling_blur(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -182,12 +184,14 @@ def warp(
     theta: torch.Tensor,
     sharpness: torch.Tensor | None = None,
     fill: Callable[[torch.Tensor, torch.Size], torch.Tensor] | None = None,
+    signed: bool = False,
 ) -> torch.Tensor:
     """Move every lane of ``x`` (B, 3, H, W) by its matrix; still lanes come back untouched.
 
     ``fill(lanes, shape)`` gives zero-mean noise, asked for only for the lanes where the camera
     reveals new ground: there the mirrored border is blurred to its colours and the noise laid
     over it, so the dream finds fresh texture to grow instead of reflecting its reflection again.
+    ``signed``: ``x`` is a difference of frames, sharpened without clamping to [0, 1].
     """
     still = is_identity(theta)
     if bool(still.all()):
@@ -196,7 +200,7 @@ def warp(
     sampling = grid(theta.to(x.device), list(x.shape)).to(x.dtype)
     moved = F.grid_sample(x, sampling, mode="bilinear", padding_mode="reflection", align_corners=False)
     if sharpness is not None:
-        moved = sharpen(moved, sharpness, resampling_blur(sampling, size))
+        moved = sharpen(moved, sharpness, resampling_blur(sampling, size), signed)
     if fill is not None:
         new = revealed(sampling, size)
         lanes = new.flatten(1).any(1) & ~still

@@ -183,7 +183,9 @@ class Renderer:
         if k == 1:
             return dreamed[None]
         change = (dreamed - carried[-1]).repeat(k - 1, 1, 1, 1)
-        back = motion.warp(change, motion.batch([motion.relative(step, path[-1]) for step in path[:-1]]))
+        back = motion.batch([motion.relative(step, path[-1]) for step in path[:-1]])
+        # Sharpened like every carried frame, so the dream's detail is as crisp before the dreamed frame as on it.
+        back = motion.warp(change, back, sharpness.repeat(k - 1), signed=True)
         share = (torch.arange(1, k, dtype=x.dtype, device=x.device) / k).repeat_interleave(x.shape[0])
         tweens = (torch.cat(carried[:-1]) + share.view(-1, 1, 1, 1) * back).clamp(0, 1)
         return torch.cat([tweens.view(k - 1, *x.shape), dreamed[None]])
