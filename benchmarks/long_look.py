@@ -83,11 +83,15 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "quickstart.yaml")
     parser.add_argument("--code", type=Path, default=ROOT, help="the zoomdream checkout that renders")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--folder", type=Path, help="measure this render folder (config.yaml, frames/) instead of rendering")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "long"
-        render(args.code.resolve(), args.config.resolve(), folder, args.frames, args.overrides)
-        figures = measure(folder, args.frames)
+    if args.folder:
+        figures = measure(args.folder, args.frames)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "long"
+            render(args.code.resolve(), args.config.resolve(), folder, args.frames, args.overrides)
+            figures = measure(folder, args.frames)
     print(json.dumps({"config": args.config.name, "code": str(args.code), "overrides": args.overrides,
                       **{k: round(v, 4) for k, v in figures.items()}}))  # fmt: skip
 
