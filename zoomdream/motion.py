@@ -24,6 +24,7 @@ from torchvision.transforms.functional import gaussian_blur
 # Focal length of the virtual camera that tilts, as a horizontal field of view (Deforum's default).
 FIELD_OF_VIEW = 40.0
 AFFINE_TOLERANCE = 1e-12
+FILL_GRID = (3, 3)  # revealed ground takes the colour of the nearest third of the old frame
 
 
 def per_frame(zoom: float, rotate: float, pan_x: float, pan_y: float, fps: float, *tilts: float) -> tuple[float, ...]:
@@ -189,8 +190,8 @@ def warp(
     """Move every lane of ``x`` (B, 3, H, W) by its matrix; still lanes come back untouched.
 
     ``fill(lanes, shape)`` gives zero-mean noise, asked for only for the lanes where the camera
-    reveals new ground: there the mirrored border is blurred to its colours and the noise laid
-    over it, so the dream finds fresh texture to grow instead of reflecting its reflection again.
+    reveals new ground: there the old frame's broad colours are laid down with the noise over
+    them, so the dream finds fresh texture to grow instead of reflecting its reflection again.
     ``signed``: ``x`` is a difference of frames, sharpened without clamping to [0, 1].
     """
     still = is_identity(theta)
@@ -205,8 +206,10 @@ def warp(
         new = revealed(sampling, size)
         lanes = new.flatten(1).any(1) & ~still
         if bool(lanes.any()):
-            soft = gaussian_blur(moved, kernel_size=[15, 15], sigma=[5.0, 5.0])
-            moved = torch.lerp(moved, (soft + fill(lanes.cpu(), x.shape).to(x)).clamp(0, 1), new)
+            # The old frame's broad colours, not its mirror: a mirror repeats the edge as stripes.
+            broad = F.interpolate(F.adaptive_avg_pool2d(x, FILL_GRID), size=x.shape[-2:], mode="bilinear", align_corners=False)
+            filled = broad + fill(lanes.cpu(), x.shape).to(x)
+            moved = torch.lerp(moved, filled if signed else filled.clamp(0, 1), new)
     return torch.where(still.view(-1, 1, 1, 1).to(x.device), x, moved)
 
 

@@ -85,7 +85,7 @@ def start_frame(config: Config) -> torch.Tensor:
 
 
 # Std of the noise laid over revealed ground: enough texture for a few ascent steps to grow on.
-FILL_NOISE = 0.08
+FILL_NOISE = 0.12
 NOISE_SEED = 7919  # lanes' noise generators start apart from the jitter's
 
 
@@ -177,8 +177,8 @@ class Renderer:
             carried.append(motion.warp(carried[-1], move, sharpness, fill=self._fill))
         carried = carried[1:]
         path = motion.chain(moves)
-        if self.velocity is not None:
-            self.velocity = motion.warp(self.velocity, path[-1])
+        if self.velocity is not None:  # no momentum on ground the camera just revealed
+            self.velocity = motion.warp(self.velocity, path[-1], fill=lambda lanes, shape: torch.zeros(shape), signed=True)
         dreamed = self._dreamed(carried[-1], t + k - 1)
         if k == 1:
             return dreamed[None]
