@@ -155,6 +155,8 @@ def test_revealed_ground_gets_fresh_texture_not_a_mirror():
     assert asked == [[True]], "noise is asked for only for lanes that reveal something"
     mirrored = warp(ramp, theta(zoom=0.5))
     assert torch.allclose(out[..., 24:40, 24:40], mirrored[..., 24:40, 24:40]), "the old picture is untouched"
-    assert (out[..., :, :4] - mirrored[..., :, :4]).mean() > 0.2, "the revealed border is filled"
+    edge = out[..., 28:36, :2]
+    assert torch.allclose(edge, torch.full_like(edge, 0.3 + 0.3), atol=0.02), "the left third's colour plus the noise"
+    assert (mirrored[..., 28:36, :2] - edge).abs().mean() > 0.1, "not the mirror of the edge"
     warp(ramp, theta(zoom=2.0), fill=fill)
     assert len(asked) == 1, "zooming in reveals nothing"
