@@ -173,11 +173,14 @@ def resampling_blur(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def revealed(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(B, 1, H, W) in [0, 1]: how far past the old frame's edge each sample lies, ramped over 8 pixels."""
+    """(B, 1, H, W) in [0, 1]: how far past the old frame's edge each sample lies, ramped over one pixel.
+
+    Any longer ramp keeps a mirror of the edge, and mirrors stretch lines across the edge into stripes.
+    """
     width, height = size
     scale = torch.tensor([width / 2, height / 2], dtype=grid.dtype, device=grid.device)
     outside = ((grid.abs() - 1).clamp_min(0) * scale).amax(-1, keepdim=True)
-    return (outside / 8).clamp(0, 1).permute(0, 3, 1, 2)
+    return outside.clamp(0, 1).permute(0, 3, 1, 2)
 
 
 def warp(
