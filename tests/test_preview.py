@@ -21,7 +21,7 @@ def test_preview_is_cheaper_and_lands_beside_the_render(tiny_config, tmp_path, c
     config = zoomdream.load_config(tiny_config, ["size=[128, 96]", "dream.steps=3", "dream.octaves=3"])
     preview = preview_config(config)
     assert preview.frame_size == (64, 48) and preview.size == config.size, "a quarter of the pixels, the same camera"
-    assert (preview.dream.steps, preview.dream.octaves, preview.motion.dream_every) == (1, 2, 4)
+    assert (preview.dream.steps, preview.dream.octaves, preview.motion.dream_every) == (1, 1, 8)
     assert preview.output_dir() == tmp_path / "out" / "preview" and preview.output.frames is None
     code, out, _ = cli("render", tiny_config, "--preview", "--set", "size=[128, 96]", "--set", "frames=6")
     assert code == 0 and str(tmp_path / "out" / "preview" / "tiny.mp4") in out, "it says where the preview is"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from .config import Config
 
 PREVIEW_SCALE = 0.5  # half the width and height: a quarter of the pixels
-PREVIEW_EVERY = 4  # dream every 4th frame; the frames between follow the camera and fade the dream in
-PREVIEW_OCTAVES = 2
+PREVIEW_EVERY = 8  # dream every 8th frame; the frames between follow the camera and fade the dream in
+PREVIEW_OCTAVES = 1
 PREVIEW_FOLDER = "preview"
 
 
