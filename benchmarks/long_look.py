@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def render(code: Path, config: Path, folder: Path, frames: int, overrides: list[str]) -> None:
-    sets = [f"size=[320, 180]", f"frames={frames}", f"output.dir={folder}", "output.frames={bit_depth: 8}", *overrides]
+    sets = ["size=[320, 180]", f"frames={frames}", f"output.dir={folder}", "output.frames={bit_depth: 8}", *overrides]
     argv = [sys.executable, "-m", "zoomdream", "render", str(config), "--quiet", "--overwrite"]
     argv += [arg for item in sets for arg in ("--set", item)]
     subprocess.run(argv, check=True, env={**os.environ, "PYTHONPATH": str(code)}, cwd=code)

@@ -1,7 +1,6 @@
 """Renders survive signals, kill -9, write failures and bad numbers, and resume bit for bit."""
 
 import errno
-import os
 import shlex
 import signal
 import subprocess

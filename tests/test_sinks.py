@@ -1,6 +1,5 @@
 import errno
 import os
-import signal
 import subprocess
 import threading
 import wave
@@ -336,4 +335,107 @@ def test_unusable_sound_file_is_one_line_before_rendering(cli, tmp_path, monkeyp
     cfg, folder = render_config(tmp_path, "bad", "video: {}", extra=f"audio: {{file: {path}}}\n")
     monkeypatch.setattr(Renderer, "__init__", lambda *a: pytest.fail("rendering started"))
     code, _, err = cli("render", cfg, "--quiet")
-    assert code == 2 and err.count("\n") == 1 and err.startswith(f"zoomdream: error: audio.file: ") and cause in err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("zoomdream: error: audio.file: ") and cause in err
+
+
+class Recorder(Sink):
+    def __init__(self):
+        self.frames, self.closed, self.aborted = [], False, False
+
+    def write(self, index, frame):
+        self.frames.append((index, frame.copy()))
+
+    def close(self):
+        self.closed = True
+
+    def abort(self):
+        self.aborted = True
+
+
+class DiskFull(Recorder):
+    """Fails like a full disk on the third frame."""
+
+    def write(self, index, frame):
+        if index == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), f"renders/x/frames/{index:06d}.png")
+        super().write(index, frame)
+
+
+def test_frame_sink_rejects_other_depths(tmp_path):
+    with pytest.raises(ValueError):
+        FrameSink(tmp_path, bit_depth=10)
+
+
+def test_frame_sink_in_unwritable_folder(tmp_path):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    with pytest.raises(SinkError, match="cannot write .*blocker"):
+        FrameSink(tmp_path / "blocker" / "frames")
+
+
+def test_write_atomic_replaces_without_temp_files(tmp_path):
+    path = tmp_path / "render.json"
+    write_atomic(path, "first")
+    write_atomic(path, b"second")
+    assert path.read_text() == "second"
+    assert os.listdir(tmp_path) == ["render.json"]
+
+
+def test_write_atomic_failure_keeps_old_file_and_no_temp(tmp_path):
+    path = tmp_path / "state"
+    path.mkdir()  # os.replace cannot put a file over a folder
+    with pytest.raises(SinkError, match="cannot write .*state"):
+        write_atomic(path, b"data")
+    assert path.is_dir() and os.listdir(tmp_path) == ["state"]
+
+
+def test_writer_thread_feeds_every_sink_in_order():
+    a, b = Recorder(), Recorder()
+    with WriterThread([a, b], maxsize=2) as writer:
+        for i in range(6):
+            writer.put(i, np.full((2, 2, 3), i / 10, np.float32))
+    assert [i for i, _ in a.frames] == list(range(6)) == [i for i, _ in b.frames]
+    assert a.frames[4][1][0, 0, 0] == np.float32(0.4)
+    assert a.closed and b.closed
+
+
+def test_writer_thread_raises_sink_error_naming_the_file():
+    ok, full = Recorder(), DiskFull()
+    writer = WriterThread([ok, full], maxsize=1)
+    with pytest.raises(SinkError) as info:
+        for i in range(6):  # put(4) returns only after frame 2 was written, so put(5) raises
+            writer.put(i, np.zeros((2, 2, 3), np.float32))
+    assert str(info.value) == "cannot write renders/x/frames/000002.png: No space left on device"
+    with pytest.raises(SinkError) as again:
+        writer.close()  # drains, aborts the sinks and reports the same error
+    assert again.value is info.value
+    assert ok.aborted and full.aborted and not ok.closed
+
+
+def test_writer_thread_error_raised_at_close():
+    writer = WriterThread([DiskFull()])
+    for i in range(3):
+        writer.put(i, np.zeros((2, 2, 3), np.float32))
+    with pytest.raises(SinkError, match="No space left"):
+        writer.close()
+    assert not any(t.name == "zoomdream-writer" and t.is_alive() for t in threading.enumerate())
+
+
+def test_writer_thread_abort_keeps_the_render_error():
+    sink = DiskFull()
+    with pytest.raises(KeyboardInterrupt):
+        with WriterThread([sink]) as writer:
+            for i in range(3):
+                writer.put(i, np.zeros((2, 2, 3), np.float32))
+            raise KeyboardInterrupt
+    assert sink.aborted and [i for i, _ in sink.frames] == [0, 1]
+
+
+def test_writer_thread_writes_video_and_frames(tmp_path):
+    video = VideoSink(tmp_path / "clip.mp4", (24, 16), fps=8)
+    frames = FrameSink(tmp_path / "frames", bit_depth=16)
+    with WriterThread([video, frames]) as writer:
+        for i in range(4):
+            writer.put(i, gradient(24, 16, i / 4))
+    assert probe(tmp_path / "clip.mp4")[:2] == (4, (24, 16))
+    assert sorted(os.listdir(tmp_path / "frames")) == [f"{i:06d}.png" for i in range(4)]
+    assert leftovers(tmp_path) == []
