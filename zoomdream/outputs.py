@@ -80,9 +80,10 @@ def prepare_folder(config: Config, overwrite: bool, resume: bool) -> str:
     """
     folder = config.output_dir()
     found = _found(config, folder)
-    if found == "finished" and resume and _finished_frames(folder) != config.frame_count:
+    finished = _finished_frames(folder) if found == "finished" else None
+    if resume and finished is not None and finished != config.frame_count:
         raise OutputError(
-            f"{folder}: a finished render of {_finished_frames(folder)} frames cannot be extended (its checkpoint "
+            f"{folder}: a finished render of {finished} frames cannot be extended (its checkpoint "
             "is removed when it finishes); render it again with --overwrite",
             "--overwrite",
         )
