@@ -1,6 +1,7 @@
 import os
 import signal
 
+import imageio_ffmpeg
 import pytest
 import torch
 
@@ -53,3 +54,10 @@ def stop_at(monkeypatch, frame, signum=signal.SIGINT):
         return original(self, x, t)
 
     monkeypatch.setattr(Renderer, "_dreamed", step)
+
+
+def frame_count(video):
+    """Decoded frames as stored (no frame-rate conversion that could duplicate one at a segment join)."""
+    reader = imageio_ffmpeg.read_frames(str(video), output_params=["-fps_mode", "passthrough"])
+    next(reader)
+    return sum(1 for _ in reader)

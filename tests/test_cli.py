@@ -1,8 +1,11 @@
 import json
+import shlex
 import subprocess
 import sys
 
 import pytest
+
+from conftest import frame_count, stop_at
 
 
 def test_check_accepts_a_good_config(cli, tiny_config):
@@ -107,3 +110,20 @@ def test_channel_past_the_layer_width(cli, tiny_config):
     code, _, err = cli("render", tiny_config, "--quiet", "--set", "dream.objective=[{layer: _blocks.10, channels: [5, 500]}]")
     assert code == 2 and err.count("\n") == 1
     assert "dream.objective.0.channels: _blocks.10 has channels 0 to 111, not 500" in err
+
+
+def test_stopped_preview_names_a_command_that_pastes_back(cli, tiny_config, tmp_path, monkeypatch):
+    """Paths with spaces, --set values and --preview survive the copy-paste the stop message asks for."""
+    recipe = tmp_path / "my recipes" / "tiny.yaml"
+    recipe.parent.mkdir()
+    recipe.write_text(tiny_config.read_text())
+    sets = ["--set", "frames=12", "--set", f"output.dir={tmp_path / 'my renders'}"]
+    stop_at(monkeypatch, 8)
+    code, _, err = cli("render", recipe, "--quiet", "--preview", *sets)
+    assert code == 130 and err.count("\n") == 1, err
+    words = shlex.split(err.split("continue with: ", 1)[1])
+    assert words == ["zoomdream", "render", str(recipe), *sets, "--preview", "--quiet", "--resume"]
+    monkeypatch.undo()
+    code, _, err = cli(*words[1:])
+    assert code == 0 and err == "", err
+    assert frame_count(tmp_path / "my renders" / "preview" / "tiny.mp4") == 12

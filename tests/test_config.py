@@ -94,7 +94,7 @@ def test_unreadable_files(tmp_path, content, expected):
 
 
 def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(ConfigError, match="config file not found"):
+    with pytest.raises(ConfigError, match="nope.yaml: not found; give a UTF-8 .yaml recipe"):
         load_config(tmp_path / "nope.yaml")
     with pytest.raises(ConfigError, match="is a folder"):
         load_config(tmp_path)

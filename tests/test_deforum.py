@@ -211,7 +211,8 @@ def test_cli_prints_the_recipe_and_writes_it_only_once(cli, tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
+    (None, "not found; give the *_settings.txt"),
+    (b"\xff\xfe{", "is not UTF-8 text"),
     ('{"W": 512, "max_frames": ', "not valid JSON"),
     ('["W", 512]', "not a Deforum settings file"),
     ('{"W": 512, "H": 512, "prompt": "a cat"}', "not a Deforum settings file"),
@@ -221,7 +222,9 @@ def test_cli_prints_the_recipe_and_writes_it_only_once(cli, tmp_path):
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(cli, tmp_path, content, message):
     path = tmp_path / "run_settings.txt"
-    if content is not None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
         path.write_text(content)
     code, out, err = cli("from-deforum", path)
     assert code == 2 and not out

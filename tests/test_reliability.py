@@ -7,21 +7,13 @@ import subprocess
 import sys
 import time
 
-import imageio_ffmpeg
 import pytest
 import torch
 
 from zoomdream import checkpoint, sinks
 from zoomdream.render import Renderer
 
-from conftest import stop_at
-
-
-def frame_count(video):
-    """Decoded frames as stored (no frame-rate conversion that could duplicate one at a segment join)."""
-    reader = imageio_ffmpeg.read_frames(str(video), output_params=["-fps_mode", "passthrough"])
-    next(reader)
-    return sum(1 for _ in reader)
+from conftest import frame_count, stop_at
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -93,8 +94,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _command(args: argparse.Namespace, flag: str) -> str:
-    """The render command line the user ran, with ``flag`` in place of --resume/--overwrite."""
-    return " ".join(["zoomdream render", args.config, *(f"--set {o!r}" for o in args.overrides), flag])
+    """The render command line the user ran, quoted for the shell, with ``flag`` in place of
+    --resume/--overwrite: pasted back, it continues the same render (a preview stays a preview)."""
+    words = ["zoomdream", "render", args.config, *(word for item in args.overrides for word in ("--set", item))]
+    words += [name for name, given in (("--preview", args.preview), ("--quiet", args.quiet)) if given]
+    return shlex.join([*words, flag])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

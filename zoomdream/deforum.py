@@ -30,6 +30,7 @@ from typing import Any, Callable, NamedTuple, Union
 import yaml
 
 from .config import MAX_SIDE, MIN_SIDE, NAME_PATTERN
+from .files import read_text
 
 Schedule = Union[float, str]
 
@@ -38,6 +39,7 @@ DEFAULT_FPS = 15
 TRANSLATION_UNITS = 200.0  # Deforum's 3D translations are divided by this ("matches Disco")
 SIZE_STEP = 8  # Deforum renders at W - W % 8, H - H % 8
 MAX_SEED = 2**63 - 1
+SETTINGS_HINT = "give the *_settings.txt (JSON text) Deforum saved next to its frames"
 
 COLOR_SPACES = {"RGB": "rgb", "LAB": "lab", "HSV": "lab"}
 
@@ -78,14 +80,7 @@ class Conversion:
 
 def read_settings(path: Path) -> dict[str, Any]:
     """The settings as Deforum saved them, or one line saying why the file cannot be used."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DeforumError(f"{path}: no such file; give the *_settings.txt Deforum saved next to its frames") from None
-    except UnicodeDecodeError:
-        raise DeforumError(f"{path}: not a text file; Deforum settings files are JSON text") from None
-    except OSError as error:
-        raise DeforumError(f"{path}: cannot read it ({error.strerror})") from None
+    text = read_text(path, DeforumError, SETTINGS_HINT)
     try:
         settings = json.loads(text)
     except json.JSONDecodeError as error:
@@ -95,8 +90,7 @@ def read_settings(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(settings, dict) or not {"animation_mode", "max_frames"} <= settings.keys():
         raise DeforumError(
-            f"{path}: not a Deforum settings file (no animation_mode and max_frames); "
-            "give the *_settings.txt Deforum saved next to its frames"
+            f"{path}: not a Deforum settings file (no animation_mode and max_frames); {SETTINGS_HINT}"
         )
     return settings
 

@@ -26,6 +26,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from .codecs import CODECS, Codec
+from .sound import FORMATS_HINT
 
 
 class SinkError(Exception):
@@ -224,7 +225,7 @@ class Soundtrack:
         """Refuse, before rendering, a sound file ffmpeg cannot decode or that holds no sound."""
         path = Path(file)
         if not path.is_file():
-            raise SinkError(f"audio.file: {path} not found; give an mp3, wav, flac, aac or ogg file")
+            raise SinkError(f"audio.file: {path} not found; {FORMATS_HINT}")
         probe = subprocess.run(
             [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
         )
@@ -232,7 +233,7 @@ class Soundtrack:
             lines = [line for line in probe.stderr.splitlines() if line.strip()]
             readable = "Input #0" in probe.stderr
             cause = "it holds no sound stream" if readable else re.sub(r"^\[[^\]]*\]\s*", "", lines[-1] if lines else "")
-            raise SinkError(f"audio.file: cannot use {path} ({cause}); give an mp3, wav, flac, aac or ogg file")
+            raise SinkError(f"audio.file: cannot use {path} ({cause}); {FORMATS_HINT}")
         return cls(path.resolve(), offset)
 
     def args(self, seconds: float, codec: Codec) -> list[str]:

@@ -22,6 +22,7 @@ BANDS = {"bass": (0.0, 250.0), "mid": (250.0, 2000.0), "high": (2000.0, RATE / 2
 FLUX_BANDS = (40.0, 32)  # lowest frequency and count of the pitch-spaced bands onsets are measured in
 TEMPO_RANGE = (40.0, 240.0)
 SILENCE = 1e-10
+FORMATS_HINT = "give an mp3, wav, flac, aac or ogg file"
 
 
 class SoundError(ValueError):
@@ -32,7 +33,7 @@ def decode(path: str | Path, offset: float = 0.0) -> np.ndarray:
     """Mono float32 samples at ``RATE`` from ``offset`` seconds to the end."""
     path = Path(path)
     if not path.is_file():
-        raise SoundError(f"audio.file: {path} not found; give an mp3, wav, flac, aac or ogg file")
+        raise SoundError(f"audio.file: {path} not found; {FORMATS_HINT}")
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-ss", f"{offset:.6f}", "-i", str(path),
         "-vn", "-f", "f32le", "-ac", "1", "-ar", str(RATE), "-",
@@ -41,7 +42,7 @@ def decode(path: str | Path, offset: float = 0.0) -> np.ndarray:
     if done.returncode != 0:
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = lines[-1][:200] if lines else f"ffmpeg exit code {done.returncode}"
-        raise SoundError(f"audio.file: cannot decode {path} ({reason}); give an mp3, wav, flac, aac or ogg file")
+        raise SoundError(f"audio.file: cannot decode {path} ({reason}); {FORMATS_HINT}")
     return np.frombuffer(done.stdout, dtype=np.float32)
 
 

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import yaml
 from pydantic import ValidationError
 
+from ..files import read_text
 from ..schedule import shown
 from ..sound import SoundError, track_seconds
 from .errors import ConfigError, format_error
@@ -32,20 +33,7 @@ def _parse_yaml(text: str, origin: str) -> Any:
 def read_config_file(path: str | Path) -> dict:
     """The raw mapping in a YAML file, with one-line errors for every way reading can fail."""
     path = Path(path)
-    if path.exists() and not path.is_dir() and not path.is_file():
-        raise ConfigError(f"{path}: is not a regular file; give a .yaml file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, give a .yaml file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text; save the config as UTF-8") from None
+    text = read_text(path, ConfigError, "give a UTF-8 .yaml recipe")
     raw = _parse_yaml(text, str(path))
     if raw is None:
         return {}
