@@ -12,7 +12,7 @@ from PIL import Image
 from torchvision.transforms.functional import gaussian_blur
 
 import zoomdream
-from zoomdream import look, motion
+from zoomdream import look, motion, report
 
 COFFEE = Path(__file__).parent.parent / "configs" / "coffee.jpg"
 
@@ -160,6 +160,20 @@ def test_settling_after_the_start_is_no_spike():
     assert words(flat(boil=settling))["boil"] == "ok"
 
 
+def test_noise_being_dreamed_over_is_no_collapse():
+    """A short render from noise: the centroid falls while the noise melts into motifs (boil high),
+    then holds. Judged from where the boil has settled, it is ok; a fall after that still is not."""
+    n = 96
+    boil = [None] + [0.014 + 0.04 * 0.85**i for i in range(n - 1)]
+    melting = [0.06 + 0.3 * 0.85**i for i in range(n)]  # 0.36 at frame 0, 0.13 at frame 9
+    early, _ = look.spans(flat(n, boil=boil))
+    assert 20 <= early.start <= 40 and len(early) == 10
+    assert words(flat(n, boil=boil, centroid=melting))["centroid"] == "ok"
+    assert words(flat(n, centroid=melting))["centroid"] == "collapse", "without settling boil frames 9-18 are early"
+    falling = [m - (0.03 * max(0, i - 40) / 55) for i, m in enumerate(melting)]
+    assert words(flat(n, boil=boil, centroid=falling))["centroid"] == "collapse"
+
+
 def test_verdict_carries_its_figure():
     verdict = next(v for v in look.verdicts(flat(centroid=ramp(0.12, 0.06))) if v.curve == "centroid")
     early, late = 0.12 - 0.06 * 14.5 / 99, 0.12 - 0.06 * 94.5 / 99  # mean of frames 10-19 and of 90-99
@@ -224,3 +238,9 @@ def test_look_at_something_that_is_no_render_is_one_line(cli, tiny_config, tmp_p
     code, out, err = cli("look", folder)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("zoomdream: error: ") and str(folder) in err and "Traceback" not in err
+
+
+def test_axis_ticks_are_round_frame_numbers():
+    assert report.ticks(1000) == [0, 200, 400, 600, 800]
+    assert report.ticks(96) == [0, 20, 40, 60, 80]
+    assert report.ticks(3) == [0, 1, 2]

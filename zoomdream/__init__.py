@@ -5,7 +5,7 @@
     print(result.video)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .config import Config, ConfigError, load_config  # noqa: E402
 from .render import RenderError, RenderResult, render  # noqa: E402

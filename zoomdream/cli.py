@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     run = with_config("render", "render a config to MP4 and/or an image sequence")
     run.add_argument("--overwrite", action="store_true", default=None, help="replace an earlier render of the same name")
     run.add_argument("--resume", action="store_true", help="continue an interrupted render from its checkpoint")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or closing line (what --resume did is still said)")
     run.add_argument("--preview", action="store_true",
                      help="a quick look: a quarter of the pixels, cheaper dreaming, same camera, into <output>/preview/")
     with_config("check", "validate a config without rendering")

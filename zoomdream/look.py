@@ -8,10 +8,11 @@ and one verdict per curve says whether it went wrong.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from statistics import median
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 
@@ -148,6 +149,7 @@ class Verdict:
 
 
 EARLY, LATE = (0.1, 0.2), (0.9, 1.0)  # fractions of the render the trend verdicts compare
+SETTLED = 1.05  # the start has been dreamed over once the boil is within 5 % of its median over the second half
 
 
 def window(n: int, span: tuple[float, float]) -> range:
@@ -156,11 +158,31 @@ def window(n: int, span: tuple[float, float]) -> range:
     return range(a, max(int(span[1] * n), a + 1))
 
 
-def _early_late(values: list[float]) -> tuple[float, float]:
-    """Mean over frames 10-20 % (past the first frames, where the start image is still being
-    dreamed over) and over the last 10 %."""
-    early, late = window(len(values), EARLY), window(len(values), LATE)
-    return sum(values[i] for i in early) / len(early), sum(values[i] for i in late) / len(late)
+def spans(curves: Curves) -> tuple[range, range]:
+    """The early and late frames the trend verdicts compare.
+
+    Late is the last 10 %. Early is 10 % of the render from frame 10 % on, or from where the start
+    image or noise has been dreamed over (the boil has settled, see ``SETTLED``) if that is later
+    and the render is long enough: a short render from noise is judged on its dream, not on the
+    noise melting into motifs.
+    """
+    n = max(len(v) for v in curves.values())
+    early, late = window(n, EARLY), window(n, LATE)
+    boil = list(curves.get("boil", []))
+    typical = [b for b in boil[n // 2 :] if b is not None]
+    settled = next((i for i, b in enumerate(boil) if typical and b is not None and b <= SETTLED * median(typical)), 0)
+    start = max(early.start, min(settled, late.start - len(early)))
+    return range(start, start + len(early)), late
+
+
+def _early_late(values: Sequence[float | None], early: range, late: range) -> tuple[float, float]:
+    """The mean of the early and of the late frames (see :func:`spans`)."""
+
+    def mean(frames: range) -> float:
+        present = [x for x in (values[i] for i in frames if i < len(values)) if x is not None]
+        return sum(present) / len(present) if present else math.nan
+
+    return mean(early), mean(late)
 
 
 # Thresholds: where the change is plain to see when the video plays (checked against the
@@ -186,20 +208,23 @@ def _slope_change(values: list[float]) -> float:
     return cov / var * (n - 1)
 
 
-def _luma(v: list[float]) -> Verdict:
-    _, late = _early_late(v)
-    change = _slope_change(v)
-    if not LUMA_BAND[0] <= late <= LUMA_BAND[1]:
-        return Verdict("luma", "drift", late, f"ends at {late:.2f}, outside {LUMA_BAND[0]}-{LUMA_BAND[1]}")
+Figures = Sequence[float | None]  # one curve, None where a frame has no figure
+
+
+def _luma(v: Figures, early: range, late: range) -> Verdict:
+    _, end = _early_late(v, early, late)
+    change = _slope_change([x for x in v[early.start :] if x is not None])
+    if not LUMA_BAND[0] <= end <= LUMA_BAND[1]:
+        return Verdict("luma", "drift", end, f"ends at {end:.2f}, outside {LUMA_BAND[0]}-{LUMA_BAND[1]}")
     if abs(change) > LUMA_DRIFT:
-        return Verdict("luma", "drift", change, f"trend {change:+.2f} over the render")
-    return Verdict("luma", "ok", late, f"ends at {late:.2f}, trend {change:+.2f}")
+        return Verdict("luma", "drift", change, f"trend {change:+.2f} from frame {early.start} on")
+    return Verdict("luma", "ok", end, f"ends at {end:.2f}, trend {change:+.2f}")
 
 
-def _fade(curve: str, v: list[float], burns: bool) -> Verdict:
-    early, late = _early_late(v)
-    ratio = late / early if early > 0 else 1.0
-    note = f"{early:.3f} early -> {late:.3f} late ({ratio:.0%})"
+def _fade(curve: str, v: Figures, early: range, late: range, burns: bool) -> Verdict:
+    start, end = _early_late(v, early, late)
+    ratio = end / start if start > 0 else 1.0
+    note = f"{start:.3f} early -> {end:.3f} late ({ratio:.0%})"
     if ratio < FADE:
         return Verdict(curve, "grey-out", ratio, note)
     if burns and ratio > BURN:
@@ -207,10 +232,10 @@ def _fade(curve: str, v: list[float], burns: bool) -> Verdict:
     return Verdict(curve, "ok", ratio, note)
 
 
-def _clip(v: list[float]) -> Verdict:
-    early, late = _early_late(v)
-    note = f"{early:.1%} early -> {late:.1%} late"
-    return Verdict("clip", "burn" if late > CLIP_BURN and late > early else "ok", late, note)
+def _clip(v: Figures, early: range, late: range) -> Verdict:
+    start, end = _early_late(v, early, late)
+    note = f"{start:.1%} early -> {end:.1%} late"
+    return Verdict("clip", "burn" if end > CLIP_BURN and end > start else "ok", end, note)
 
 
 def _spikes(values: list[float]) -> list[float]:
@@ -223,9 +248,10 @@ def _spikes(values: list[float]) -> list[float]:
     return found
 
 
-def _boil(v: list[float]) -> Verdict:
-    middle, spikes = median(v), _spikes(v)
-    note = f"median {middle:.4f}/frame, max {max(v):.4f}, {len(spikes)} spikes"
+def _boil(v: Figures, early: range, late: range) -> Verdict:
+    present = [x for x in v if x is not None]
+    middle, spikes = median(present), _spikes(present)
+    note = f"median {middle:.4f}/frame, max {max(present):.4f}, {len(spikes)} spikes"
     if middle > FLICKER:
         return Verdict("boil", "flicker", middle, note)
     if spikes:
@@ -233,26 +259,25 @@ def _boil(v: list[float]) -> Verdict:
     return Verdict("boil", "ok", middle, note)
 
 
-def _centroid(v: list[float]) -> Verdict:
-    early, late = _early_late(v)
-    ratio = late / early if early > 0 else 1.0
-    note = f"{early:.3f} early -> {late:.3f} late cycles/px ({ratio:.0%})"
+def _centroid(v: Figures, early: range, late: range) -> Verdict:
+    start, end = _early_late(v, early, late)
+    ratio = end / start if start > 0 else 1.0
+    note = f"{start:.3f} early -> {end:.3f} late cycles/px ({ratio:.0%})"
     return Verdict("centroid", "collapse" if ratio < COLLAPSE else "ok", ratio, note)
+
+
+JUDGES: dict[str, Callable[[Figures, range, range], Verdict]] = {
+    "luma": _luma,
+    "saturation": functools.partial(_fade, "saturation", burns=True),
+    "contrast": functools.partial(_fade, "contrast", burns=False),
+    "clip": _clip,
+    "boil": _boil,
+    "centroid": _centroid,
+}
 
 
 def verdicts(curves: Curves) -> list[Verdict]:
     """One verdict per curve of one lane (curves with no figures are skipped)."""
-    judge = {
-        "luma": _luma,
-        "saturation": lambda v: _fade("saturation", v, burns=True),
-        "contrast": lambda v: _fade("contrast", v, burns=False),
-        "clip": _clip,
-        "boil": _boil,
-        "centroid": _centroid,
-    }
-    out = []
-    for name in CURVES:
-        values = [x for x in curves.get(name, []) if x is not None]
-        if values:
-            out.append(judge[name](values))
-    return out
+    early, late = spans(curves)
+    present = [name for name in CURVES if any(x is not None for x in curves.get(name, []))]
+    return [JUDGES[name](curves[name], early, late) for name in present]

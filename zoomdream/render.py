@@ -326,8 +326,7 @@ def render(
     found = prepare_folder(config, overwrite, resume)
     folder = config.output_dir()
     if found == "finished":
-        if not quiet:
-            print(f"zoomdream: {folder} is already finished; nothing to resume", file=sys.stderr)
+        print(f"zoomdream: {folder} is already finished; nothing to resume", file=sys.stderr)
         return finished_result(config)
     renderer = Renderer(config)  # checks every frame's formulas and the objective before the folder is touched
     make_writable(folder)
@@ -336,7 +335,7 @@ def render(
         if saved:
             renderer.restore(saved)
         else:
-            if found == "unfinished" and not quiet:
+            if found == "unfinished":
                 print(f"zoomdream: {folder} has no checkpoint yet; rendering from the first frame", file=sys.stderr)
             clear_earlier(config)
         result = RenderResult(folder, frames=config.frame_count, device=str(renderer.device))

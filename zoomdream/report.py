@@ -87,6 +87,12 @@ def spaced(total: int, count: int) -> list[int]:
     return sorted({round(i * (total - 1) / max(count - 1, 1)) for i in range(count)})
 
 
+def ticks(total: int, most: int = 6) -> list[int]:
+    """Round frame numbers for a plot's axis: every 1, 2 or 5 times a power of ten frames."""
+    step = next(m * 10**e for e in range(16) for m in (1, 2, 5) if (total - 1) // (m * 10**e) < most)
+    return list(range(0, total, step))
+
+
 def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[float | None]], dict[int, np.ndarray]]:
     """The lane's curves, and the frames picked for the contact sheet."""
     source, frames = read_frames(lane)
@@ -113,7 +119,7 @@ def _font(size: int) -> ImageFont.ImageFont:
 def plot(curves: look.Curves, path: Path, title: str = "") -> None:
     """One panel per curve over the frames, with its verdict and axis ranges; green: the luma band,
     grey: the early and late frames the trend verdicts compare."""
-    judged = {v.curve: v for v in look.verdicts(curves)}
+    judged, spans = {v.curve: v for v in look.verdicts(curves)}, look.spans(curves)
     names = [n for n in look.CURVES if any(x is not None for x in curves.get(n, []))]
     width, panel, left, top = 900, 150, 70, 40
     image = Image.new("RGB", (width, top + panel * len(names) + 30), "white")
@@ -136,8 +142,7 @@ def plot(curves: look.Curves, path: Path, title: str = "") -> None:
         if name == "luma":
             draw.rectangle((box[0], at(0, look.LUMA_BAND[1])[1], box[2], at(0, look.LUMA_BAND[0])[1]), fill=(232, 245, 232))
         if name not in ("luma", "boil"):
-            for span in (look.EARLY, look.LATE):
-                frames = look.window(n, span)
+            for frames in spans:
                 draw.rectangle((at(frames[0], low)[0], box[1], at(frames[-1], low)[0], box[3]), fill=(236, 236, 236))
         draw.rectangle(box, outline="grey")
         verdict = judged[name]
@@ -151,7 +156,7 @@ def plot(curves: look.Curves, path: Path, title: str = "") -> None:
             draw.line(points, fill=(20, 70, 180), width=2)
         else:
             draw.ellipse((points[0][0] - 2, points[0][1] - 2, points[0][0] + 2, points[0][1] + 2), fill=(20, 70, 180))
-        for i in spaced(n, 6):
+        for i in ticks(n):
             draw.text((at(i, low)[0], box[3] + 3), str(i), fill="black", font=small, anchor="ma")
     draw.text((width // 2, image.height - 4), "frame", fill="black", font=font, anchor="md")
     image.save(path)
