@@ -169,8 +169,9 @@ def spans(curves: Curves) -> tuple[range, range]:
     n = max(len(v) for v in curves.values())
     early, late = window(n, EARLY), window(n, LATE)
     boil = list(curves.get("boil", []))
-    typical = [b for b in boil[n // 2 :] if b is not None]
-    settled = next((i for i, b in enumerate(boil) if typical and b is not None and b <= SETTLED * median(typical)), 0)
+    second_half = [b for b in boil[n // 2 :] if b is not None]
+    calm = SETTLED * median(second_half) if second_half else math.inf
+    settled = next((i for i, b in enumerate(boil) if b is not None and b <= calm), 0)
     start = max(early.start, min(settled, late.start - len(early)))
     return range(start, start + len(early)), late
 
