@@ -213,6 +213,23 @@ def test_merged_segments_stay_until_the_checkpoint_names_the_merge(tmp_path):
     assert probe(tmp_path / "clip.mp4")[0] == 5
 
 
+@pytest.mark.parametrize("codec", ["libx264", "libx265"])
+def test_segments_of_one_or_two_frames_join_in_time(tmp_path, codec):
+    """Slow renders checkpoint every frame or two: the joined video still plays every frame once,
+    at its rate, for any reader (a constant-rate decode would repeat frames at a bad join)."""
+    video = SegmentedVideo(tmp_path / "clip.mp4", (64, 48), fps=24, codec=codec, folder=tmp_path / "seg")
+    noise, index = np.random.default_rng(0), 0
+    for length in (9, 1, 2, 7, 1):
+        for _ in range(length):
+            video.write(index, noise.random((48, 64, 3), dtype=np.float32))
+            index += 1
+        video.cut()
+        video.release()
+    video.close()
+    count, _, fps, _ = probe(tmp_path / "clip.mp4")
+    assert (count, fps) == (20, 24)
+
+
 # End to end: renders with the codecs, frame formats and sound, read back.
 
 

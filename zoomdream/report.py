@@ -69,7 +69,8 @@ def _unit(image: np.ndarray) -> np.ndarray:
 
 
 def _decode(video: Path) -> Iterator[np.ndarray]:
-    reader = imageio_ffmpeg.read_frames(str(video))
+    """The frames as stored: no conversion to a constant rate, which could repeat or drop one."""
+    reader = imageio_ffmpeg.read_frames(str(video), output_params=["-fps_mode", "passthrough"])
     width, height = next(reader)["size"]
     for data in reader:
         yield _unit(np.frombuffer(data, np.uint8).reshape(height, width, 3))
