@@ -108,3 +108,18 @@ def test_calm_dreams_boil_less(tiny_config, tmp_path):
 
     restless, calm = boil(0), boil(0.8)
     assert calm < 0.8 * restless, (calm, restless)
+
+
+def test_ground_the_camera_reveals_takes_the_whole_dream_change(tiny_config):
+    """Momentum carries the dream's change only where a frame showed the ground before; new ground
+    at a zoom-out's border has none to carry and takes this frame's change in full, as frame 0 does."""
+    renderer = Renderer(zoomdream.load_config(tiny_config, ["motion.zoom=0.8", "dream.calm=0.75"]))
+    frames = renderer.frames()
+    next(frames), next(frames)
+    known = renderer.known[0, 0]
+    assert known[:, :4].max() == 0 and known[20:28, 28:36].min() == 1, "the border is new, the middle seen"
+    x = torch.full((1, 3, 48, 64), 0.5)
+    renderer.velocity = torch.zeros_like(x)
+    calmed = renderer._calm(x, x + 0.2, torch.tensor([0.75]))
+    assert torch.allclose(calmed[..., :4], x[..., :4] + 0.2), "new ground: the whole change"
+    assert torch.allclose(calmed[..., 20:28, 28:36], x[..., 20:28, 28:36] + 0.05), "seen ground: a quarter of it"

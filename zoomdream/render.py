@@ -118,6 +118,7 @@ class Renderer:
         self.start = torch.cat([start_frame(lane) for lane in self.lanes])  # read now: a bad file stops us early
         self.x: torch.Tensor | None = None  # the last dreamed frame
         self.velocity: torch.Tensor | None = None  # the dream's change at that frame (see _calm)
+        self.known: torch.Tensor | None = None  # (B, 1, H, W): where the velocity was carried from seen ground
         self.next_frame = 0
 
     def _network(self, layers: list[str]) -> tuple[Any, list[list[Objective]]]:
@@ -177,8 +178,9 @@ class Renderer:
             carried.append(motion.warp(carried[-1], move, sharpness, fill=self._fill))
         carried = carried[1:]
         path = motion.chain(moves)
-        if self.velocity is not None:  # no momentum on ground the camera just revealed
-            self.velocity = motion.warp(self.velocity, path[-1], fill=lambda lanes, shape: torch.zeros(shape), signed=True)
+        if self.velocity is not None:
+            self.velocity = motion.warp(self.velocity, path[-1], signed=True)
+            self.known = motion.known(path[-1], list(self.velocity.shape))
         dreamed = self._dreamed(carried[-1], t + k - 1)
         if k == 1:
             return dreamed[None]
@@ -222,10 +224,12 @@ class Renderer:
     def _calm(self, x: torch.Tensor, dreamed: torch.Tensor, calm: torch.Tensor) -> torch.Tensor:
         """The dream's change with momentum along the camera: ``calm`` of the change carried from the
         last dreamed frame plus the rest of this frame's, so what the dream does consistently keeps
-        its strength while what jitters from frame to frame (the boil a viewer sees) averages out."""
+        its strength while what jitters from frame to frame (the boil a viewer sees) averages out.
+        Ground the camera just revealed has no change to carry and takes all of this frame's, as the
+        first frame does: damped there, it would stay greyer than the rest for many frames."""
         change = dreamed - x
         if self.velocity is not None:
-            keep = calm.view(-1, 1, 1, 1).to(x)
+            keep = calm.view(-1, 1, 1, 1).to(x) * self.known.to(x)
             change = keep * self.velocity + (1 - keep) * change
         self.velocity = change
         return (x + change).clamp(0, 1)
