@@ -183,10 +183,11 @@ def revealed(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return outside.clamp(0, 1).permute(0, 3, 1, 2)
 
 
-def known(theta: torch.Tensor, shape: list[int]) -> torch.Tensor:
-    """(B, 1, H, W) in [0, 1]: how much of each pixel moved by ``theta`` the old frame showed; 0 on
-    ground the camera revealed (see :func:`revealed`)."""
-    return 1 - revealed(grid(theta, shape), (shape[-1], shape[-2]))
+def known(theta: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) in [0, 1] on ``like``'s device and dtype: how much of each pixel moved by
+    ``theta`` the old frame showed; 0 on ground the camera revealed (see :func:`revealed`)."""
+    sampling = grid(theta.to(like.device), [like.shape[0], 1, *like.shape[2:]]).to(like.dtype)
+    return 1 - revealed(sampling, (like.shape[-1], like.shape[-2]))
 
 
 def warp(

@@ -180,7 +180,7 @@ class Renderer:
         path = motion.chain(moves)
         if self.velocity is not None:
             self.velocity = motion.warp(self.velocity, path[-1], signed=True)
-            self.known = motion.known(path[-1], list(self.velocity.shape))
+            self.known = motion.known(path[-1], self.velocity)
         dreamed = self._dreamed(carried[-1], t + k - 1)
         if k == 1:
             return dreamed[None]
@@ -229,7 +229,7 @@ class Renderer:
         first frame does: damped there, it would stay greyer than the rest for many frames."""
         change = dreamed - x
         if self.velocity is not None:
-            keep = calm.view(-1, 1, 1, 1).to(x) * self.known.to(x)
+            keep = calm.view(-1, 1, 1, 1).to(x) * self.known
             change = keep * self.velocity + (1 - keep) * change
         self.velocity = change
         return (x + change).clamp(0, 1)
