@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Sequence
 
 import torch
 
-from .motion import grid, warp
+from .motion import known, warp
 
 REC709 = (0.2126, 0.7152, 0.0722)
 CURVES = ("luma", "saturation", "contrast", "clip", "boil", "centroid")
@@ -38,9 +38,7 @@ def carry(previous: torch.Tensor, theta: torch.Tensor) -> tuple[torch.Tensor, to
     (B, 1, H, W) is True where the sample point lies inside the previous frame, False where the
     camera revealed something new at the border (zooming out, panning), which no frame showed.
     """
-    sampling = grid(theta, list(previous.shape))
-    valid = (sampling.abs() <= 1).all(-1).unsqueeze(1).to(previous.device)
-    return warp(previous, theta), valid
+    return warp(previous, theta), known(theta, previous) == 1
 
 
 def luma(frame: torch.Tensor) -> torch.Tensor:

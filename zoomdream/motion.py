@@ -8,8 +8,8 @@ kept as its top two rows (B, 2, 3) and sampled through ``affine_grid``; a tilt m
 returns the short one whenever the result is affine. Rates are per frame; ``per_frame`` converts per-second
 rates so that changing the frame rate keeps the motion the same in time.
 
-What the camera reveals past the old frame's border is filled by reflection, softened, and (for
-dreamed frames) given fresh noise, so the dream grows there instead of repeating mirrored stripes.
+What the camera reveals past the old frame's border gets the old frame's broad colours with
+fresh noise over them (not a mirror, whose edge lines grow into stripes), so the dream grows there.
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def warp(
     ``fill(lanes, shape)`` gives zero-mean noise, asked for only for the lanes where the camera
     reveals new ground: there the old frame's broad colours are laid down with the noise over
     them, so the dream finds fresh texture to grow instead of reflecting its reflection again.
-    ``signed``: ``x`` is a difference of frames, sharpened without clamping to [0, 1].
+    ``signed``: ``x`` is a difference of frames (no fill), sharpened without clamping to [0, 1].
     """
     still = is_identity(theta)
     if bool(still.all()):
@@ -219,7 +219,7 @@ def warp(
             # The old frame's broad colours, not its mirror: a mirror repeats the edge as stripes.
             broad = F.interpolate(F.adaptive_avg_pool2d(x, FILL_GRID), size=x.shape[-2:], mode="bilinear", align_corners=False)
             filled = broad + fill(lanes.cpu(), x.shape).to(x)
-            moved = torch.lerp(moved, filled if signed else filled.clamp(0, 1), new)
+            moved = torch.lerp(moved, filled.clamp(0, 1), new)
     return torch.where(still.view(-1, 1, 1, 1).to(x.device), x, moved)
 
 

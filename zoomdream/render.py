@@ -2,9 +2,10 @@
 
 Every lane (one per variant) is a row of one batch (B, 3, H, W) on the device. A dreamed
 frame is: warp the last dreamed frame along the camera path, dream on it, pull its colours to
-the reference, check it is finite. The frames between dreamed ones (``dream_every``) are made
-from the two around them. Frames go to the writer thread, which encodes while the next frame
-is dreamed, and checkpoints go through it too, after the frames they cover.
+the reference, check it is finite. The frames between dreamed ones (``dream_every``) are carried
+along the camera like any frame and each gets its share of the dream's change. Frames go to the
+writer thread, which encodes while the next frame is dreamed, and checkpoints go through it too,
+after the frames they cover.
 """
 
 from __future__ import annotations
