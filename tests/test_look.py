@@ -211,6 +211,15 @@ def test_look_reports_a_render_from_its_frames_and_from_its_video(cli, tiny_conf
     assert np.allclose(decoded["curves"]["luma"], record["curves"]["luma"], atol=0.02), "the video shows the same frames"
 
 
+def test_look_reads_the_video_of_the_render_s_codec(cli, tiny_config):
+    """A ProRes render is a .mov: the report finds it, as it finds an .mp4."""
+    result = render(tiny_config, "frames=4", "dream.steps=0", "output.frames=null", "output.video.codec=prores")
+    assert result.video.suffix == ".mov"
+    code, out, err = cli("look", result.folder)
+    assert code == 0, err
+    assert "4 frames from tiny.mov" in out and len(read_report(result.folder)["curves"]["luma"]) == 4
+
+
 def test_look_rebuilds_the_camera_of_each_lane(cli, tiny_config):
     still = ["dream.steps=0", "color.match=none", f"start.image={COFFEE}", "frames=5"]
     lanes = "variants=[{name: moving, motion: {zoom: 1.1, rotate: 3}}, {name: told-wrong, motion: {zoom: 1.1, rotate: 3}}]"

@@ -63,6 +63,12 @@ def lane_folders(config: Config) -> list[tuple[str, Path]]:
     return [(str(name), folder / str(name)) for name in names]
 
 
+def video_path(config: Config, stem: str, folder: Path) -> Path:
+    """Where a lane's video goes (config.output.video set): the codec picks the container."""
+    assert config.output.video is not None
+    return folder / f"{stem}{CODECS[config.output.video.codec].extension}"
+
+
 def check_outputs(config: Config) -> None:
     """What only ffmpeg can tell (its encoders, the sound file) is checked before any work."""
     if config.output.video is not None:
@@ -178,8 +184,7 @@ def open_sinks(config: Config, segments: list[list[str]], result: RenderResult) 
     sound = sinks.Soundtrack(Path(config.audio.file), config.audio.offset) if config.audio else None
     for lane, (stem, folder) in enumerate(lane_folders(config)):
         if config.output.video is not None:
-            video = config.output.video
-            path = folder / f"{stem}{CODECS[video.codec].extension}"  # the codec picks the container
+            video, path = config.output.video, video_path(config, stem, folder)
             done = segments[lane] if lane < len(segments) else []
             videos.append(
                 sinks.SegmentedVideo(path, config.frame_size, config.fps, video.codec, video.crf, state / stem, done, sound)

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import look
 from .config import Config, load_config
-from .outputs import lane_folders
+from .outputs import lane_folders, video_path
 from .plan import Planner, matrices, sound_features
 from .sinks import write_atomic
 
@@ -58,10 +58,11 @@ def read_frames(lane: Lane) -> tuple[str, Iterator[np.ndarray]]:
     pngs = sorted((lane.folder / "frames").glob("*.png"))
     if pngs:
         return "frames/*.png", (_unit(iio.imread(p)[..., :3]) for p in pngs)
-    video = lane.folder / f"{lane.name}.mp4"
-    if video.exists():
+    video = video_path(lane.config, lane.name, lane.folder) if lane.config.output.video else None
+    if video and video.exists():
         return video.name, _decode(video)
-    raise LookError(f"{lane.folder}: no frames/*.png and no {video.name}; render with output.frames or output.video on")
+    missing = video.name if video else "video"
+    raise LookError(f"{lane.folder}: no frames/*.png and no {missing}; render with output.frames or output.video on")
 
 
 def _unit(image: np.ndarray) -> np.ndarray:
