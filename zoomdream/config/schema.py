@@ -30,6 +30,8 @@ from pydantic import (
 from typing_extensions import Annotated
 
 from ..codecs import CODECS
+from ..color import MODES as COLOR_MODES
+from ..color import SPACES as COLOR_SPACES
 from ..expressions import SOUND_NAMES
 from ..schedule import Bounds, Clock, Schedule, ScheduleError, ScheduleSpec, parse_keyframes, shown
 from .errors import ConfigError, closest, error_at, format_error
@@ -258,10 +260,12 @@ COLOR_REFERENCES = ("first_frame", "rolling")
 
 
 class Color(Section):
-    mode: Literal["mean_std", "histogram", "none"] = Field(
+    mode: Literal[(*COLOR_MODES, "none")] = Field(  # type: ignore[valid-type]
         "mean_std", description="match each channel's mean and spread, its whole histogram, or nothing"
     )
-    space: Literal["rgb", "lab"] = Field("rgb", description="channels matched: RGB, or CIELAB (lightness apart from hue)")
+    space: Literal[tuple(COLOR_SPACES)] = Field(  # type: ignore[valid-type]
+        "rgb", description="channels matched: RGB, or CIELAB (lightness apart from hue)"
+    )
     reference: str = Field(
         "first_frame", min_length=1, description="first_frame, rolling (recent frames), or an image path"
     )
