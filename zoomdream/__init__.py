@@ -1,13 +1,34 @@
 """zoomdream: DeepDream infinite-zoom videos from a YAML recipe.
 
-    import zoomdream
-    result = zoomdream.render("configs/quickstart.yaml", frames=24, dream__steps=2)
+    import threading, zoomdream
+    stop = threading.Event()
+    result = zoomdream.render("configs/quickstart.yaml", events=print, stop=stop, frames=24)
     print(result.video)
+
+``render``, ``check`` and ``look`` (``zoomdream.api``) are the one entry of every front-end: the
+CLI, the studio and the sweep runner call nothing else. Names are imported when first used, so
+``import zoomdream.config`` stays light (no torch).
 """
 
-__version__ = "0.2.0"
+from __future__ import annotations
 
-from .config import Config, ConfigError, load_config  # noqa: E402
-from .render import RenderError, RenderResult, render  # noqa: E402
+import importlib
+from typing import Any
 
-__all__ = ["Config", "ConfigError", "RenderError", "RenderResult", "load_config", "render", "__version__"]
+__version__ = "0.3.0"
+
+_NAMES = {
+    "render": "api", "check": "api", "look": "api", "Interrupted": "api", "RenderResult": "run.records",
+    "Config": "config", "ConfigError": "config", "load_config": "config", "ZoomdreamError": "errors",
+    "RenderError": "engine.device", "RenderFolder": "run.folder", "events": None,
+}  # fmt: skip
+__all__ = [*_NAMES, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module 'zoomdream' has no attribute {name!r}")
+    module = _NAMES[name]
+    if module is None:
+        return importlib.import_module(f".run.{name}", __name__)
+    return getattr(importlib.import_module(f".{module}", __name__), name)

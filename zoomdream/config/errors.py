@@ -14,10 +14,11 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ..schedule import shown
+from ..errors import ZoomdreamError
+from ..schedules.keyframes import shown
 
 
-class ConfigError(ValueError):
+class ConfigError(ZoomdreamError, ValueError):
     """A config the user must fix; the message is one line naming the key and the fix."""
 
 

@@ -10,10 +10,11 @@ import yaml
 from pydantic import ValidationError
 
 from ..files import read_text
-from ..schedule import shown
-from ..sound import SoundError, track_seconds
+from ..schedules.keyframes import shown
+from ..schedules.sound import SoundError, track_seconds
 from .errors import ConfigError, format_error
-from .schema import COLOR_REFERENCES, Config
+from .paths import absolute, rebase
+from .schema import Config
 
 
 def _parse_yaml(text: str, origin: str) -> Any:
@@ -88,28 +89,6 @@ def validate(raw: dict, origin: str = "config") -> Config:
     return config
 
 
-def _resolve_paths(config: Config, base: Path) -> Config:
-    """Paths in a config file are relative to that file, so a config works from any folder."""
-
-    def resolve(value: str) -> str:
-        path = Path(value).expanduser()
-        return str(path if path.is_absolute() else (base / path).resolve())
-
-    for part in (config, *config.variants):  # a variant has the same sections, each optional
-        if part.start and part.start.image:
-            part.start.image = resolve(part.start.image)
-        if part.color and part.color.reference not in COLOR_REFERENCES:
-            part.color.reference = resolve(part.color.reference)
-        for term in (part.dream.objective if part.dream else None) or []:
-            for key in getattr(term, "paths", ()):
-                setattr(term, key, resolve(getattr(term, key)))
-    if config.model.weights:
-        config.model.weights = resolve(config.model.weights)
-    if config.audio:
-        config.audio.file = resolve(config.audio.file)
-    return config
-
-
 def load_config(
     source: str | Path | dict,
     overrides: Sequence[str] = (),
@@ -127,7 +106,7 @@ def load_config(
         set_dotted(raw, *parse_set(item))
     for key, value in values.items():
         set_dotted(raw, key.replace("__", "."), value)
-    config = _resolve_paths(validate(raw, origin), base)
+    config = rebase(validate(raw, origin), absolute(base))
     if config.duration == "audio":
         config = validate({**config.model_dump(mode="json"), "duration": _audio_seconds(config)}, origin)
     return config
