@@ -5,6 +5,7 @@ from pathlib import Path
 
 import cv2
 import imageio_ffmpeg
+import numexpr
 import numpy as np
 import pytest
 import torch
@@ -12,13 +13,26 @@ import torch.nn.functional as F
 import yaml
 
 from zoomdream.config import load_config
-from zoomdream.deforum import convert, convert_file
+from zoomdream.deforum import DeforumError, convert, convert_file
+from zoomdream.errors import ZoomdreamError
 from zoomdream.motion import affine, warp
+from zoomdream.schedules.keyframes import Clock, Schedule
 
 DATA = Path(__file__).parent / "data"
 FILE_2D = DATA / "20240302114517_settings.txt"
 FILE_3D = DATA / "20240307201233_settings.txt"
 LEGACY = DATA / "legacy_2d_settings.txt"
+STUDIO = DATA / "studio_width_height_settings.txt"  # Deforum Studio: width/height, CRLF
+PAST_2D = DATA / "past_max_frames_2d_settings.txt"
+PAST_3D = DATA / "past_max_frames_3d_settings.txt"  # CRLF
+TZ_KEYS = DATA / "translation_z_keys_settings.txt"
+FOV_KEYS = DATA / "fov_keys_settings.txt"  # CRLF
+ODD = DATA / "odd_syntax_settings.txt"
+ZOOM_ZERO = DATA / "zoom_zero_settings.txt"
+ZOOM_TWO_COLONS = DATA / "zoom_two_colons_settings.txt"  # CRLF
+STILL = DATA / "still_image_settings.txt"  # the notebook's settings for a picture, CRLF
+MODE_NONE = DATA / "animation_mode_none_settings.txt"
+ANIMATIONS = [FILE_2D, FILE_3D, LEGACY, STUDIO, PAST_2D, PAST_3D, TZ_KEYS, FOV_KEYS, ODD]
 CARRIED = {"W", "H", "seed", "batch_name", "max_frames", "fps", "animation_mode", "diffusion_cadence",
            "noise_schedule", "color_coherence"}
 CARRIED_2D = CARRIED | {"zoom", "angle", "translation_x", "translation_y", "transform_center_x", "transform_center_y"}
@@ -51,9 +65,10 @@ def test_2d_file_carries_size_timing_motion_noise_and_colour():
         "rotate": "0: (0.4), 72: (-0.4)",
         "pan_x": 2.0,
         "pan_y": -1.5,
-        "center": ["0: (0.5), 144: (0.6)", 0.45],
+        "center": [0.5, 0.45],  # the key at 144 is past the last frame (143): Deforum ignores it
         "dream_every": 2,
     }
+    assert "transform_center_x: key 144 lies outside frames 0 to 143" in text
     assert config["dream"] == {"noise": 0.04}
     assert config["color"] == {"mode": "histogram", "space": "lab", "reference": "first_frame", "strength": 1.0}
     assert "size: [640, 360]" in text and "color: {mode: histogram" in text, "short values stay on one line"
@@ -253,3 +268,192 @@ def test_legacy_recipe_loads(tmp_path):  # needs the same merge as the test abov
     target.write_text(convert_file(LEGACY))
     config = load_config(target)
     assert config.frame_count == 60 and config.size == (512, 512) and config.seed == 1234
+
+
+# Deforum's keyframe semantics, written for these tests from its animation_key_frames.py
+# (FrameInterpolater, 2023 on) and independent of zoomdream.deforum: split on commas, then on
+# colons (the value is what stands between the first and second colon); keys are whole numbers or
+# numexpr formulas of max_f and s (the seed); only frames 0..max_frames-1 are read; a plain decimal
+# is interpolated linearly, anything else is evaluated by numexpr at every frame to the next key.
+DEFORUM_NUMBER = re.compile(r"^(?=.)[+-]?[0-9]*(\.[0-9]+)?$")
+
+
+def bare(text):
+    return re.sub(r"[\"'()]", "", text)
+
+
+def deforum_series(schedule, max_frames, seed):
+    if not isinstance(schedule, str):
+        schedule = f"0: ({schedule})"
+    names = {"max_f": max_frames - 1, "s": seed}
+    keys = {}
+    for part in schedule.split(","):
+        fields = part.split(":")
+        if DEFORUM_NUMBER.match(bare(fields[0]).strip()):
+            frame = int(bare(fields[0]))
+        else:
+            frame = int(numexpr.evaluate(fields[0].strip().strip("\"'"), local_dict=names))
+        keys[frame] = fields[1].strip()
+    series, formula = np.full(max_frames, np.nan), None
+    for i in range(max_frames):
+        if i in keys:
+            formula = None if DEFORUM_NUMBER.match(bare(keys[i])) else keys[i]
+            if formula is None:
+                series[i] = float(bare(keys[i]))
+        if formula is not None:
+            series[i] = float(numexpr.evaluate(formula, local_dict={**names, "t": i}))
+    known = np.flatnonzero(~np.isnan(series))
+    series[0], series[-1] = series[known[0]], series[known[-1]]
+    known = np.flatnonzero(~np.isnan(series))
+    return np.interp(np.arange(max_frames), known, series[known])
+
+
+def deforum_camera(source, seed):
+    """Deforum's per-frame camera: 2D as it is, 3D through the flat-depth formulas of the docstring."""
+    n = source["max_frames"]
+
+    def series(key, default="0: (0)"):
+        return deforum_series(source.get(key, default), n, seed)
+
+    if source["animation_mode"] == "2D":
+        return {"zoom": series("zoom", "0: (1)"), "rotate": series("angle"), "pan_x": series("translation_x"),
+                "pan_y": series("translation_y"), "center.0": series("transform_center_x", "0: (0.5)"),
+                "center.1": series("transform_center_y", "0: (0.5)")}
+    w, h = source.get("W", source.get("width")), source.get("H", source.get("height"))
+    w, h = w - w % 8, h - h % 8
+    k = np.tan(np.radians(series("fov_schedule" if "fov_schedule" in source else "fov", "0: (70)")) / 2)
+    tz = series("translation_z")
+    return {"zoom": 1 / (1 - tz / ((200 - tz) * k)), "pan_x": -w / (400 * k) * series("translation_x"),
+            "pan_y": h / (400 * k) * series("translation_y"), "rotate": series("rotation_3d_z") / k,
+            "tilt_x": series("rotation_3d_x"), "tilt_y": series("rotation_3d_y")}
+
+
+def zoomdream_camera(config):
+    """The converted recipe's camera at every frame, as zoomdream's schedules evaluate it."""
+    n, motion = config["frames"], config["motion"]
+    clock = Clock(config["fps"], n, {})
+    specs = {name: motion.get(name, 0.0) for name in ("rotate", "pan_x", "pan_y", "tilt_x", "tilt_y")}
+    specs.update({"zoom": motion["zoom"], "center.0": motion.get("center", [0.5, 0.5])[0],
+                  "center.1": motion.get("center", [0.5, 0.5])[1]})
+    return {name: Schedule.parse(spec, "linear").values(np.arange(n), clock) for name, spec in specs.items()}
+
+
+TOLERANCE = {"zoom": 1e-3, "pan_x": 0.01, "pan_y": 0.01, "rotate": 0.01, "tilt_x": 0.01, "tilt_y": 0.01,
+             "center.0": 1e-4, "center.1": 1e-4}
+
+
+def camera_errors(path):
+    """{move: (largest per-frame difference from Deforum, its frame)} for a settings file."""
+    _, config = recipe(path)
+    theirs = deforum_camera(json.loads(path.read_text()), config["seed"])
+    ours = zoomdream_camera(config)
+    return {name: (float(np.abs(ours[name] - want).max()), int(np.abs(ours[name] - want).argmax()))
+            for name, want in theirs.items()}
+
+
+@pytest.mark.parametrize("path", ANIMATIONS, ids=lambda path: path.name)
+def test_the_converted_camera_moves_as_deforum_moves_at_every_frame(path):
+    for name, (error, frame) in camera_errors(path).items():
+        assert error <= TOLERANCE[name], f"{name} differs from Deforum's by {error:.3g} at frame {frame}"
+
+
+def test_the_reference_sees_what_a_plain_reading_gets_wrong():
+    """Reading Deforum's strings with zoomdream's own syntax misses by far more than the tolerance."""
+    source, n = json.loads(PAST_3D.read_text()), 210
+    plain = Schedule.parse(source["rotation_3d_y"]).values(np.arange(n), Clock(24, n, {}))
+    assert deforum_series(source["rotation_3d_y"], n, 0)[209] == -2.8 and abs(plain[209] + 2.8) > 1
+    source = json.loads(TZ_KEYS.read_text())
+    k = math.tan(math.radians(70) / 2)
+    keys = {60: 10, 108: 40}
+    zooms = {f: 1 / (1 - tz / ((200 - tz) * k)) for f, tz in keys.items()}
+    interpolated = zooms[60] + (zooms[108] - zooms[60]) * (84 - 60) / 48
+    assert abs(deforum_camera(source, 0)["zoom"][84] - interpolated) > 0.01
+
+
+def test_width_and_height_set_the_size_and_the_3d_pan():
+    text, config = recipe(STUDIO)
+    k = math.tan(math.radians(70) / 2)
+    assert config["size"] == [1024, 576] and config["frames"] == 120
+    assert config["motion"]["pan_x"] == pytest.approx(-1024 / (400 * k) * 2, rel=1e-5)
+    assert not {"width", "height"} & set(not_carried(text))
+    assert "\r\n" in STUDIO.read_bytes().decode(), "saved with Windows line endings"
+
+
+def test_keys_past_max_frames_are_ignored_and_the_last_value_holds():
+    text, config = recipe(PAST_2D)
+    assert config["motion"]["rotate"] == 0.0 and config["motion"]["pan_x"] == 0.0
+    assert config["motion"]["zoom"] == "0: (1.04), 90: (1)"
+    assert "angle: key 130 lies outside frames 0 to 119 (max_frames 120) and is ignored" in text
+    _, config = recipe(PAST_3D)
+    tilt = zoomdream_camera(config)["tilt_y"]
+    assert tilt[150] == pytest.approx(-2.8) and tilt[209] == pytest.approx(-2.8)
+
+
+def test_translation_z_is_converted_frame_by_frame():
+    _, config = recipe(TZ_KEYS)
+    errors = camera_errors(TZ_KEYS)
+    assert errors["zoom"][0] < 1e-5, "exact up to printed digits, not only at the keys"
+    source = json.loads(TZ_KEYS.read_text())
+    ours = np.prod(zoomdream_camera(config)["zoom"])
+    theirs = np.prod(deforum_camera(source, config["seed"])["zoom"])
+    assert ours == pytest.approx(theirs, rel=1e-4), "the whole render zooms as far as Deforum's"
+
+
+def test_a_keyframed_fov_is_followed_frame_by_frame():
+    text, config = recipe(FOV_KEYS)
+    assert "fov_schedule followed frame by frame" in text
+    assert "tan(" in config["motion"]["pan_x"] and "tan(" in config["motion"]["zoom"]
+
+
+def test_what_deforum_reads_in_odd_syntax_is_what_the_recipe_does():
+    text, config = recipe(ODD)
+    camera = zoomdream_camera(config)
+    assert camera["pan_x"][0] == 0 and camera["pan_x"][15] == pytest.approx(1), '"0: 0: (4)" is 0 at frame 0'
+    assert camera["rotate"][78] < 3 and camera["rotate"][79] == 3, 'the key "max_f-10" is frame 79'
+    assert camera["pan_y"][39] == pytest.approx(0.1) and camera["pan_y"][40] == 2, "1e-1 is a formula: held"
+    assert camera["zoom"][30] == pytest.approx(1.03), "the later of two keys on a frame counts"
+    assert "1234" in config["motion"]["center"][0], "s is the seed in Deforum's formulas"
+    assert 'translation_x: Deforum reads "0: 0: (4)" as 0 at frame 0' in text
+
+
+@pytest.mark.parametrize("path, message", [
+    (ZOOM_ZERO, 'zoom: "0: (0)" gives a zoom of 0 at frame 0; zoomdream needs a zoom above 0.1'),
+    (ZOOM_TWO_COLONS, 'zoom: "0: 0: (1.02)" gives a zoom of 0 at frame 0; zoomdream needs a zoom above 0.1'),
+    (STILL, "these are a still image's settings"),
+    (MODE_NONE, 'animation_mode: "None" means these are a still image\'s settings'),
+], ids=lambda value: value.name if isinstance(value, Path) else "")
+def test_settings_that_cannot_convert_are_refused_in_one_line(cli, tmp_path, path, message):
+    target = tmp_path / "recipe.yaml"
+    code, out, err = cli("from-deforum", path, "-o", target)
+    assert code == 2 and not out and not target.exists()
+    assert err.startswith(f"zoomdream: error: {path}: {message}") and err.count("\n") == 1
+    if path in (STILL, MODE_NONE):
+        assert "only Deforum animations" in err
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"zoom": "0: (1.02), 50: (1-t/40)"}, 'zoom: "0: (1.02), 50: (1-t/40)" gives a zoom of 0.0802 at frame 37; '
+                                          "zoomdream needs a zoom above 0.1"),
+    ({"translation_x": "0: (arccosh(t+1))"}, 'translation_x: "0: (arccosh(t+1))" cannot be carried: '),
+    ({"angle": "0: (0), 90: (400)"}, 'angle: "0: (0), 90: (400)" gives a rotation of 364.444 at frame 82; '
+                                     "zoomdream needs a rotation of at most 360"),
+    ({"animation_mode": "3D", "translation_z": "0: (0), 60: (80)", "fov_schedule": "0: (70)"},
+     'translation_z: "0: (0), 60: (80)" gives a zoom of '),
+    ({"max_frames": 10, "zoom": "20: (1.02)"}, "zoom: \"20: (1.02)\" has no key inside the render (frames 0 to 9)"),
+])
+def test_a_recipe_zoomdream_would_refuse_is_never_returned(changes, message):
+    with pytest.raises(DeforumError) as error:
+        convert(settings(**changes), "x")
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("path", ANIMATIONS, ids=lambda path: path.name)
+def test_every_converted_recipe_passes_check(cli, tmp_path, path):
+    target = tmp_path / "recipe.yaml"
+    assert cli("from-deforum", path, "-o", target)[0] == 0
+    code, out, err = cli("check", target)
+    assert code == 0 and out.startswith(f"{target}: ok"), err
+
+
+def test_deforum_error_is_a_zoomdream_error():
+    assert issubclass(DeforumError, ZoomdreamError) and issubclass(DeforumError, ValueError)
