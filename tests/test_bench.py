@@ -9,7 +9,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from measure import FlopCount  # noqa: E402
-from workloads import strength_and_boil  # noqa: E402
+from strength import strength_and_boil  # noqa: E402
 
 SMALL = [
     "size=[64, 64]", "model.name=efficientnet_lite0", "dream.objective=[{layer: _blocks.2}]", "dream.octaves=1",

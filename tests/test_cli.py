@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import frame_count, stop_at
+from helpers import frame_count, stop_at
 
 
 def test_check_accepts_a_good_config(cli, tiny_config):

@@ -5,8 +5,8 @@ from typing import get_args
 import pytest
 import torch
 
-from zoomdream import checkpoint
-from zoomdream.color import MAX_CONTRAST_STEP, MODES, SPACES, ColorCoherence, ColorSettings, lab_to_rgb, rgb_to_lab
+from zoomdream.config import differences, fingerprint
+from zoomdream.dream.color import MAX_CONTRAST_STEP, MODES, SPACES, ColorCoherence, ColorSettings, lab_to_rgb, rgb_to_lab
 from zoomdream.config import Color, ConfigError, load_config
 
 ONE = torch.ones(1, dtype=torch.float64)
@@ -271,7 +271,7 @@ def test_color_errors_are_one_line(color, expected):
 
 
 def test_resume_is_refused_when_the_colour_mode_changes():
-    saved = checkpoint.fingerprint(load_config({"color": {"mode": "histogram", "strength": 0.5}}))
-    assert not checkpoint.differences(saved, checkpoint.fingerprint(load_config({"color": {"mode": "histogram", "strength": 0.9}})))
-    changed = checkpoint.differences(saved, checkpoint.fingerprint(load_config({"color": {"mode": "mean_std"}})))
+    saved = fingerprint(load_config({"color": {"mode": "histogram", "strength": 0.5}}))
+    assert not differences(saved, fingerprint(load_config({"color": {"mode": "histogram", "strength": 0.9}})))
+    changed = differences(saved, fingerprint(load_config({"color": {"mode": "mean_std"}})))
     assert changed and "histogram" in changed[0]

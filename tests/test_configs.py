@@ -2,9 +2,13 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torchvision
+
+from helpers import decode
+from zoomdream.io.codecs import EXTENSIONS
 
 CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
 
@@ -37,4 +41,10 @@ def test_example_renders_tiny(cli, path, tmp_path, googlenet_weights):
     args = [x for item in tiny for x in ("--set", item)]
     code, _, err = cli("render", path, "--quiet", *args)
     assert code == 0, err
-    assert any(tmp_path.glob("*.mp4"))
+    videos = sorted(p for p in tmp_path.rglob("*") if p.suffix in EXTENSIONS and not p.name.startswith("."))
+    assert videos, "the example wrote no video"
+    for video in videos:
+        frames = decode(video).astype(np.float32) / 255
+        assert frames.shape[:3] == (2, 64, 96), f"{video.name}: {frames.shape}"
+        assert frames.std() > 0.03, f"{video.name}: the frames are flat"
+        assert 0.1 < frames.mean() < 0.9, f"{video.name}: the frames are black or white"

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 import zoomdream
-from zoomdream import models
-from zoomdream.render import Renderer, RenderError, autocast_dtype, pick_device
+from zoomdream.dream import models
+from zoomdream.engine.device import RenderError, autocast_dtype, pick_device
+from zoomdream.engine.renderer import Renderer
 
 from conftest import rendered
 

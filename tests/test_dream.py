@@ -1,8 +1,8 @@
 import torch
 
-from zoomdream.dream import Objective, Settings, View, dream, gradient, octave_sizes, tile_grid, to_tiles
-from zoomdream.objectives.activation import activation
-from zoomdream.objectives.diversity import diversity
+from zoomdream.dream.ascent import Objective, Settings, View, dream, gradient, octave_sizes, tile_grid, to_tiles
+from zoomdream.dream.objectives.activation import activation
+from zoomdream.dream.objectives.diversity import diversity
 
 
 class TinyNet(torch.nn.Module):

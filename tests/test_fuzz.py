@@ -33,9 +33,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from zoomdream.cli import main
+from zoomdream.frontends.cli import main
 from zoomdream.config import Config, ConfigError, load_config
-from zoomdream.schedule import Clock, Schedule
+from zoomdream.schedules.keyframes import Clock, Schedule
 
 ERROR_PREFIX = "zoomdream: error: "
 COFFEE = Path(__file__).resolve().parent.parent / "configs" / "coffee.jpg"

@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 
 import zoomdream
-from zoomdream import checkpoint
-from zoomdream.cli import main
+from helpers import decode, leftovers, pngs
+from zoomdream.run import checkpoint
+from zoomdream.run.folder import RenderFolder
+from zoomdream.frontends.cli import main
 
 NAME, FRAMES, FPS = "zoom", 12, 10
 
@@ -51,7 +53,7 @@ def replace_or_die(src, dst, *args, **kwargs):
 
 
 os.replace = replace_or_die
-from zoomdream.cli import main
+from zoomdream.frontends.cli import main
 
 sys.exit(main(sys.argv[4:]))
 '''
@@ -68,7 +70,7 @@ def reference(tmp_path_factory):
     """One uninterrupted render: its 16-bit PNGs and decoded video frames."""
     cfg, out = recipe(tmp_path_factory.mktemp("reference"))
     assert main(["render", str(cfg), "--quiet"]) == 0
-    return pngs(out), decoded(out / f"{NAME}.mp4")
+    return pngs(out), decode(out / f"{NAME}.mp4")
 
 
 def kill(tmp_path, when, name, nth=1, *extra):
@@ -84,18 +86,6 @@ def kill(tmp_path, when, name, nth=1, *extra):
     return cfg, out
 
 
-def pngs(folder):
-    return {p.name: p.read_bytes() for p in sorted((folder / "frames").glob("*.png"))}
-
-
-def decoded(video):
-    """Every frame as stored (no rate conversion that could hide or make a duplicate), as uint8 RGB."""
-    reader = imageio_ffmpeg.read_frames(str(video), output_params=["-fps_mode", "passthrough"])
-    meta = next(reader)
-    width, height = meta["size"]
-    return np.stack([np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader])
-
-
 def timestamps(video):
     """Each decoded frame's presentation time in seconds, exact, from ffmpeg's showinfo filter."""
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(video), "-map", "0:v",
@@ -105,20 +95,11 @@ def timestamps(video):
     return [int(pts) * Fraction(int(num), int(den)) for pts in re.findall(r"\bn: *\d+ pts: *(-?\d+)", log)]
 
 
-def leftovers(folder):
-    """Temporary files (hidden or .part), and the state folder, that a finished render must not leave."""
-    return sorted(
-        str(p.relative_to(folder))
-        for p in folder.rglob("*")
-        if p.name != checkpoint.LOCK_FILE and (p.name.startswith(".") or ".part" in p.name or p.name == "state")
-    )
-
-
 def assert_same_render(out, reference):
     frames, video = reference
     assert pngs(out) == frames, "the resumed render's 16-bit frames differ from the uninterrupted render's"
     assert timestamps(out / f"{NAME}.mp4") == [Fraction(i, FPS) for i in range(FRAMES)]
-    resumed = decoded(out / f"{NAME}.mp4")
+    resumed = decode(out / f"{NAME}.mp4")
     assert resumed.shape == video.shape
     # Segments cut at other frames encode a little differently; a frame out of place differs far more.
     error = np.abs(resumed.astype(int) - video.astype(int)).mean(axis=(1, 2, 3))
@@ -135,7 +116,7 @@ def test_reference_frames_move(reference):
 
 def test_killed_before_first_checkpoint_one_command_finishes_it(tmp_path, cli, reference):
     cfg, out = kill(tmp_path, "after", "frames/000005.png", 1, "--set", "output.checkpoint_every=1000")
-    assert not checkpoint.path(out).exists() and len(pngs(out)) == 6
+    assert not RenderFolder(out).checkpoint.exists() and len(pngs(out)) == 6
     code, _, err = cli("render", cfg, "--quiet")
     assert code == 2 and err.count("\n") == 1, err
     command = err.rsplit(": ", 1)[1].strip()
@@ -156,7 +137,7 @@ def test_killed_before_first_checkpoint_one_command_finishes_it(tmp_path, cli, r
 )
 def test_killed_then_resumed_equals_uninterrupted(tmp_path, cli, reference, when, name, nth, saved):
     cfg, out = kill(tmp_path, when, name, nth)
-    assert checkpoint.load(out).next_frame == saved, "the last whole checkpoint is the one resume starts from"
+    assert checkpoint.load(RenderFolder(out).checkpoint).next_frame == saved, "the last whole checkpoint is the one resume starts from"
     assert not (out / "render.json").exists()
     code, _, err = cli("render", cfg, "--resume", "--quiet")
     assert code == 0 and err == "", err

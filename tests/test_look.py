@@ -12,7 +12,9 @@ from PIL import Image
 from torchvision.transforms.functional import gaussian_blur
 
 import zoomdream
-from zoomdream import look, motion, report
+from zoomdream import motion
+from zoomdream.look import figures as look
+from zoomdream.look import report
 
 COFFEE = Path(__file__).parent.parent / "configs" / "coffee.jpg"
 
@@ -181,7 +183,7 @@ def test_verdict_carries_its_figure():
 
 
 def render(tiny_config, *overrides):
-    return zoomdream.render(zoomdream.load_config(tiny_config, list(overrides)), quiet=True)
+    return zoomdream.render(zoomdream.load_config(tiny_config, list(overrides)))
 
 
 def read_report(folder):

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torchvision.models import get_model, get_model_weights
 
-import zoomdream.models as zm
-from zoomdream.models import efficientnet_lite, tf_inception, torchvision_zoo
+import zoomdream.dream.models as zm
+from zoomdream.dream.models import efficientnet_lite, tf_inception, torchvision_zoo
 
 
 @pytest.fixture(autouse=True)

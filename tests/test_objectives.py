@@ -9,11 +9,13 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from zoomdream import models, sources
+from zoomdream import sources
+from zoomdream.dream import models
 from zoomdream.config import ConfigError, json_schema, load_config
-from zoomdream.dream import Objective, Settings, dream
-from zoomdream.objectives import KINDS, Context, Kind, ObjectiveError, build, combine, layer_widths, register
-from zoomdream.objectives.diversity import grams
+from zoomdream.dream.ascent import Objective, Settings, dream
+from zoomdream.dream.models import layer_widths
+from zoomdream.dream.objectives import KINDS, Context, Kind, ObjectiveError, build, combine, register
+from zoomdream.dream.objectives.diversity import grams
 
 COFFEE = Path(__file__).parent.parent / "configs" / "coffee.jpg"
 MODEL, LAYER, SIZE = "efficientnet_lite0", "_blocks.5", (64, 64)

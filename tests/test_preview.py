@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from pathlib import Path
 
 import zoomdream
-from zoomdream.preview import preview_config
+from zoomdream.engine.preview import preview_config
 
 PHOTO = Path(__file__).parent.parent / "configs" / "coffee.jpg"
 
@@ -34,8 +34,8 @@ def test_preview_is_cheaper_and_lands_beside_the_render(tiny_config, tmp_path, c
 def test_preview_follows_the_same_camera_path_in_time(tiny_config, tmp_path):
     motion = ["size=[128, 96]", "frames=8", "dream.steps=0", f"start.image={PHOTO}", "color.mode=none",
               "motion.zoom=1.03", "motion.pan_x=3", "motion.rotate=1", "motion.sharpen=0"]  # fmt: skip
-    whole = zoomdream.render(zoomdream.load_config(tiny_config, motion), quiet=True)
-    quick = zoomdream.render(zoomdream.load_config(tiny_config, motion), quiet=True, preview=True)
+    whole = zoomdream.render(zoomdream.load_config(tiny_config, motion))
+    quick = zoomdream.render(zoomdream.load_config(tiny_config, motion), preview=True)
     _, big = frames_of(whole.video)
     _, small = frames_of(quick.video)
     shrink = lambda f: F.interpolate(torch.from_numpy(f).permute(2, 0, 1)[None], size=(48, 64), mode="area")[0].permute(1, 2, 0).numpy()  # noqa: E731

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from zoomdream.reference import END, START, markdown
+from zoomdream.config.reference import END, START, markdown
 
 README = Path(__file__).parent.parent / "README.md"
 

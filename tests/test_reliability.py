@@ -10,10 +10,13 @@ import time
 import pytest
 import torch
 
-from zoomdream import checkpoint, sinks
-from zoomdream.render import Renderer
+from zoomdream.io.frames import FrameSink
+from zoomdream.io.video import VideoSink
+from zoomdream.run import checkpoint
+from zoomdream.run.folder import RenderFolder
+from zoomdream.engine.renderer import Renderer
 
-from conftest import frame_count, stop_at
+from helpers import frame_count, pngs, stop_at
 
 
 @pytest.fixture
@@ -32,10 +35,6 @@ def recipe(tmp_path):
     return make
 
 
-def pngs(folder):
-    return {p.name: p.read_bytes() for p in sorted((folder / "frames").glob("*.png"))}
-
-
 def test_ctrl_c_checkpoints_and_resume_is_bit_identical(cli, recipe, monkeypatch):
     whole_cfg, whole = recipe("whole")
     assert cli("render", whole_cfg, "--quiet")[0] == 0
@@ -44,7 +43,7 @@ def test_ctrl_c_checkpoints_and_resume_is_bit_identical(cli, recipe, monkeypatch
     code, _, err = cli("render", cut_cfg, "--quiet")
     assert code == 130 and "stopped at frame 4 of 8" in err and "--resume" in err
     assert frame_count(cut / "cut.mp4") == 4, "the interrupted video is closed and plays"
-    assert checkpoint.load(cut).next_frame == 4
+    assert checkpoint.load(RenderFolder(cut).checkpoint).next_frame == 4
     monkeypatch.undo()
     code, _, err = cli("render", cut_cfg, "--quiet", "--resume")
     assert code == 0, err
@@ -77,7 +76,7 @@ def test_sigterm_exits_143(cli, recipe, monkeypatch):
     cfg, folder = recipe()
     stop_at(monkeypatch, 1, signal.SIGTERM)
     code, _, err = cli("render", cfg, "--quiet")
-    assert code == 143 and checkpoint.load(folder).next_frame == 2
+    assert code == 143 and checkpoint.load(RenderFolder(folder).checkpoint).next_frame == 2
 
 
 def test_resume_refuses_a_changed_config(cli, recipe, monkeypatch):
@@ -106,19 +105,19 @@ def test_write_failure_keeps_frames_and_checkpoint_then_resumes(cli, recipe, mon
     whole_cfg, whole = recipe("whole")
     assert cli("render", whole_cfg, "--quiet")[0] == 0
     cfg, folder = recipe("full")
-    original = sinks.FrameSink.write
+    original = FrameSink.write
 
     def write(self, index, frame):
         if index == 5:
             raise OSError(code, cause, str(self.folder / f"{index:06d}.png"))
         original(self, index, frame)
 
-    monkeypatch.setattr(sinks.FrameSink, "write", write)
+    monkeypatch.setattr(FrameSink, "write", write)
     exit_code, _, err = cli("render", cfg, "--quiet")
     assert exit_code == 2 and err.count("\n") == 1
     assert "000005.png" in err and cause in err
     assert sorted(pngs(folder)) == [f"{i:06d}.png" for i in range(5)]
-    assert checkpoint.load(folder).next_frame == 4
+    assert checkpoint.load(RenderFolder(folder).checkpoint).next_frame == 4
     monkeypatch.undo()
     assert cli("render", cfg, "--quiet", "--resume")[0] == 0
     assert pngs(folder) == pngs(whole)
@@ -127,7 +126,7 @@ def test_write_failure_keeps_frames_and_checkpoint_then_resumes(cli, recipe, mon
 
 def test_failing_encoder_is_one_line(cli, recipe, monkeypatch):
     cfg, folder = recipe()
-    original = sinks.VideoSink.write
+    original = VideoSink.write
 
     def write(self, index, frame):
         if index == 3:
@@ -135,10 +134,10 @@ def test_failing_encoder_is_one_line(cli, recipe, monkeypatch):
             self._ffmpeg.wait()
         original(self, index, frame)
 
-    monkeypatch.setattr(sinks.VideoSink, "write", write)
+    monkeypatch.setattr(VideoSink, "write", write)
     code, _, err = cli("render", cfg, "--quiet")
     assert code == 2 and err.count("\n") == 1 and "ffmpeg" in err
-    assert checkpoint.load(folder).next_frame == 2
+    assert checkpoint.load(RenderFolder(folder).checkpoint).next_frame == 2
 
 
 def test_output_folder_deleted_mid_render(cli, recipe, monkeypatch, tmp_path):
@@ -176,7 +175,7 @@ def test_nan_stops_before_the_frame_is_written(cli, recipe, monkeypatch):
 def test_second_render_into_a_busy_folder_is_refused(cli, recipe):
     cfg, folder = recipe()
     folder.mkdir()
-    with checkpoint.FolderLock(folder):
+    with checkpoint.FolderLock(RenderFolder(folder).lock):
         code, _, err = cli("render", cfg, "--quiet")
     assert code == 2 and "another zoomdream render is writing here" in err
     assert cli("render", cfg, "--quiet")[0] == 0, "the lock is gone with its holder"
@@ -207,7 +206,7 @@ def test_real_process_ctrl_c_twice_and_kill_9(recipe):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err and "--resume" in err
-    saved = checkpoint.load(folder).next_frame
+    saved = checkpoint.load(RenderFolder(folder).checkpoint).next_frame
     assert saved >= 3
 
     proc = spawn(cfg, "--resume")
@@ -216,7 +215,7 @@ def test_real_process_ctrl_c_twice_and_kill_9(recipe):
     proc.wait()
     leftovers = [p for p in folder.rglob("*") if p.is_file() and p.suffix in (".png", ".pt") and p.stat().st_size == 0]
     assert leftovers == []
-    state = checkpoint.load(folder)
+    state = checkpoint.load(RenderFolder(folder).checkpoint)
     assert state.next_frame >= saved
     proc = spawn(cfg, "--resume", "--set", "frames=30") if state.next_frame < 30 else None
     if proc is not None:
@@ -228,13 +227,13 @@ def test_real_process_ctrl_c_twice_and_kill_9(recipe):
 def checkpoints_taken(monkeypatch):
     """(next frame, time) of every checkpoint the loop decides to take."""
     taken = []
-    original = Renderer.checkpoint
+    original = Renderer.state_dict
 
     def spy(self):
         taken.append((self.next_frame, time.perf_counter()))
         return original(self)
 
-    monkeypatch.setattr(Renderer, "checkpoint", spy)
+    monkeypatch.setattr(Renderer, "state_dict", spy)
     return taken
 
 
@@ -293,7 +292,7 @@ def test_every_refusal_names_a_command_that_finishes_the_render(cli, recipe, mon
     follow(cli, cli("render", cfg, "--resume", "--set", "seed=5"))  # changed config: --overwrite, keeping seed=5
     assert "seed: 5" in (folder / "config.yaml").read_text()
     interrupted()
-    checkpoint.path(folder).write_bytes(b"not a checkpoint")
+    RenderFolder(folder).checkpoint.write_bytes(b"not a checkpoint")
     follow(cli, cli("render", cfg, "--resume"))  # damaged checkpoint: --overwrite
     assert not (folder / "state").exists() and len(pngs(folder)) == 3
 

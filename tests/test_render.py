@@ -9,14 +9,14 @@ import torch
 import yaml
 
 import zoomdream
-from zoomdream import models
-from zoomdream.render import Renderer
+from zoomdream.dream import models
+from zoomdream.engine.renderer import Renderer
 
 from conftest import rendered
 
 
 def test_end_to_end_mp4_frames_and_records(tiny_config, tmp_path):
-    result = zoomdream.render(tiny_config, quiet=True)
+    result = zoomdream.render(tiny_config)
     out = tmp_path / "out"
     assert result.video == out / "tiny.mp4" and result.frames == 3
     reader = imageio_ffmpeg.read_frames(str(result.video))
@@ -80,8 +80,8 @@ def test_dream_every_k_dreams_k_times_less(tiny_config, monkeypatch):
 
 
 def test_variants_render_side_by_side_each_to_its_own_folder(tiny_config, tmp_path):
-    lanes = "[{name: calm}, {name: wild, seed: 3, motion: {zoom: 0.97, rotate: 2}, color: {match: none}}]"
-    result = zoomdream.render(tiny_config, quiet=True, seed=1, variants=yaml.safe_load(lanes))
+    lanes = "[{name: calm}, {name: wild, seed: 3, motion: {zoom: 0.97, rotate: 2}, color: {mode: none}}]"
+    result = zoomdream.render(tiny_config, seed=1, variants=yaml.safe_load(lanes))
     out = tmp_path / "out"
     assert result.videos == [out / "calm" / "calm.mp4", out / "wild" / "wild.mp4"]
     for video in result.videos:
@@ -91,7 +91,7 @@ def test_variants_render_side_by_side_each_to_its_own_folder(tiny_config, tmp_pa
     calm = [iio.imread(p) for p in sorted((out / "calm" / "frames").glob("*.png"))]
     wild = [iio.imread(p) for p in sorted((out / "wild" / "frames").glob("*.png"))]
     assert len(calm) == len(wild) == 3 and not np.array_equal(calm[2], wild[2])
-    alone = zoomdream.render(tiny_config, quiet=True, seed=1, output__dir=str(tmp_path / "alone"))
+    alone = zoomdream.render(tiny_config, seed=1, output__dir=str(tmp_path / "alone"))
     single = [iio.imread(p) for p in sorted(alone.frames_dir.glob("*.png"))]
     assert max(np.abs(a.astype(int) - b.astype(int)).max() for a, b in zip(calm, single)) <= 2, "a lane renders as alone"
 
@@ -102,7 +102,7 @@ def test_calm_dreams_boil_less(tiny_config, tmp_path):
     def boil(calm):
         config = zoomdream.load_config(tiny_config, [f"dream.calm={calm}", "frames=14", "dream.steps=2", "motion.zoom=1.03",
                                                      f"output.dir={tmp_path / str(calm)}"])  # fmt: skip
-        zoomdream.render(config, quiet=True)
+        zoomdream.render(config)
         curve = json.loads((tmp_path / str(calm) / "render.json").read_text())["look"]["tiny"]["boil"]
         return float(np.median(curve[4:]))
 

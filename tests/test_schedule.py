@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from zoomdream.schedule import Clock, Schedule, ScheduleError, parse_keyframes
+from zoomdream.schedules.keyframes import Clock, Schedule, ScheduleError, parse_keyframes
 
 CLOCK = Clock(fps=30, frame_count=300)
 

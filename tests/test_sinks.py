@@ -9,22 +9,17 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from zoomdream import sinks
-from zoomdream.codecs import CODECS
-from zoomdream.render import Renderer
-
-from conftest import stop_at
-from zoomdream.sinks import (
-    FrameSink,
-    SegmentedVideo,
-    Sink,
-    SinkError,
-    VideoSink,
-    WriterThread,
-    available_encoders,
-    check_codec,
-    write_atomic,
-)
+from helpers import stop_at
+from zoomdream.engine.renderer import Renderer
+from zoomdream.io import ffmpeg
+from zoomdream.io.atomic import write_atomic
+from zoomdream.io.codecs import CODECS, check_codec
+from zoomdream.io.errors import SinkError
+from zoomdream.io.frames import FrameSink
+from zoomdream.io.segments import SegmentedVideo
+from zoomdream.io.sink import Sink
+from zoomdream.io.video import VideoSink
+from zoomdream.io.writer import WriterThread
 
 
 def gradient(w: int, h: int, shift: float = 0.0) -> np.ndarray:
@@ -88,7 +83,7 @@ def test_bad_codec_is_one_line_sink_error(tmp_path):
 
 
 def test_missing_encoder_names_the_key_and_an_alternative(monkeypatch):
-    monkeypatch.setattr(sinks, "available_encoders", lambda: frozenset({"libx264", "prores_ks"}))
+    monkeypatch.setattr(ffmpeg, "encoders", lambda: frozenset({"libx264", "prores_ks"}))
     with pytest.raises(SinkError) as info:
         check_codec("dnxhr", (1920, 1080))
     assert str(info.value).startswith("output.video.codec: dnxhr needs ffmpeg's dnxhd encoder")
@@ -96,7 +91,7 @@ def test_missing_encoder_names_the_key_and_an_alternative(monkeypatch):
 
 
 def test_every_codec_is_in_the_bundled_ffmpeg():
-    assert {codec.encoder for codec in CODECS.values()} <= available_encoders()
+    assert {codec.encoder for codec in CODECS.values()} <= ffmpeg.encoders()
 
 
 @pytest.mark.parametrize("codec, shown, size", [
@@ -180,8 +175,8 @@ def test_segments_merge_like_a_binary_counter(tmp_path):
     for cut in range(16):
         for i in range(cut * 2, cut * 2 + 2):
             video.write(i, gradient(32, 32, i / 32))
-        segments = video.cut()
-        video.release()
+        segments = video.state()
+        video.saved()
         assert names(tmp_path / "seg") == segments
         counts.append(len(segments))
     assert counts[6] == 3 and counts[15] == 1 and max(counts) <= 4
@@ -196,11 +191,11 @@ def test_merged_segments_stay_until_the_checkpoint_names_the_merge(tmp_path):
     video = SegmentedVideo(tmp_path / "clip.mp4", (32, 32), fps=10, folder=tmp_path / "seg")
     for i in range(3):
         video.write(i, gradient(32, 32))
-        saved = video.cut()
-        video.release()  # as after checkpoint.save
+        saved = video.state()
+        video.saved()  # as after checkpoint.save
     assert saved == ["000000-000002.mp4", "000002-000003.mp4"] == names(tmp_path / "seg")
     video.write(3, gradient(32, 32))
-    assert video.cut() == ["000000-000004.mp4"]
+    assert video.state() == ["000000-000004.mp4"]
     # Until a checkpoint names the merge, the files the saved one names stay; the merge's
     # intermediates (000002-000004, 000003-000004) were never named and are gone already.
     assert names(tmp_path / "seg") == ["000000-000002.mp4", "000000-000004.mp4", "000002-000003.mp4"]
@@ -223,8 +218,8 @@ def test_segments_of_one_or_two_frames_join_in_time(tmp_path, codec):
         for _ in range(length):
             video.write(index, noise.random((48, 64, 3), dtype=np.float32))
             index += 1
-        video.cut()
-        video.release()
+        video.state()
+        video.saved()
     video.close()
     count, _, fps, _ = probe(tmp_path / "clip.mp4")
     assert (count, fps) == (20, 24)

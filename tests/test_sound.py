@@ -9,7 +9,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from zoomdream import sound
+from zoomdream.schedules import sound
 from zoomdream.config import ConfigError, load_config
 
 RATE = 22050
