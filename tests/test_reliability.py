@@ -14,6 +14,7 @@ from zoomdream.io.frames import FrameSink
 from zoomdream.io.video import VideoSink
 from zoomdream.run import checkpoint
 from zoomdream.run.folder import RenderFolder
+from zoomdream.run.lock import FolderLock
 from zoomdream.engine.renderer import Renderer
 
 from helpers import frame_count, pngs, stop_at
@@ -175,7 +176,7 @@ def test_nan_stops_before_the_frame_is_written(cli, recipe, monkeypatch):
 def test_second_render_into_a_busy_folder_is_refused(cli, recipe):
     cfg, folder = recipe()
     folder.mkdir()
-    with checkpoint.FolderLock(RenderFolder(folder).lock):
+    with FolderLock(RenderFolder(folder).lock):
         code, _, err = cli("render", cfg, "--quiet")
     assert code == 2 and "another zoomdream render is writing here" in err
     assert cli("render", cfg, "--quiet")[0] == 0, "the lock is gone with its holder"

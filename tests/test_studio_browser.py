@@ -112,14 +112,14 @@ def test_a_finished_render_shows_its_video_and_verdicts(studio, page):
     video = page.locator("video")
     expect(video).to_have_count(1)
     assert "/files/showcase/showcase.mp4" in video.get_attribute("src")
-    page.wait_for_function("document.querySelector('video').readyState >= 2", timeout=20000)  # Chromium decodes it
+    page.wait_for_function("() => document.querySelector('video').readyState >= 2", timeout=20000)  # Chromium decodes it
     assert page.evaluate("document.querySelector('video').videoWidth") == 160
     verdicts = page.locator("table.verdicts tr")
     expect(verdicts).to_have_count(7)
     expect(page.locator("table.verdicts")).to_contain_text("boil")
     expect(page.locator(".lane-curves .curve")).to_have_count(6)
     expect(page.locator("img.sheet")).to_be_visible()
-    page.wait_for_function("document.querySelector('img.sheet').complete && document.querySelector('img.sheet').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('img.sheet').complete && document.querySelector('img.sheet').naturalWidth > 0")
     DOCS.mkdir(exist_ok=True)
     page.evaluate("document.querySelector('video').pause(); document.querySelector('video').currentTime = 0.9")
     page.wait_for_timeout(300)
@@ -152,7 +152,7 @@ def test_editor_checks_as_you_type_and_previews_live(studio, page):
     page.locator("#do-preview").click()
     live = page.locator("#live .live")
     expect(live).to_have_attribute("data-id", "typed/preview")
-    page.wait_for_function("new Set(window.zdFrames).size >= 2", timeout=120000)  # the live frame changed
+    page.wait_for_function("() => new Set(window.zdFrames).size >= 2", timeout=120000)  # the live frame changed
     expect(live).to_have_attribute("data-state", "finished", timeout=120000)
     frames = page.evaluate("window.zdFrames")
     assert frames == sorted(frames) and frames[-1] == 23
@@ -169,7 +169,7 @@ def test_stop_a_render_and_resume_it(studio, page, pages):
     page.locator("#do-render").click()
     live = page.locator("#live .live")
     expect(live).to_have_attribute("data-id", "long")
-    page.wait_for_function("window.zdFrames.length >= 6", timeout=120000)
+    page.wait_for_function("() => window.zdFrames.length >= 6", timeout=120000)
     area.press("Control+End")
     area.press_sequentially("colour: {mode: lab}\n")  # the next version, checked while this one renders
     expect(page.locator("#key-error")).to_contain_text("colour: unknown key; did you mean 'color'?")
@@ -179,13 +179,13 @@ def test_stop_a_render_and_resume_it(studio, page, pages):
     page = pages()
     page.goto(f"{url}/#/render/long")
     expect(page.locator("#state")).to_have_text("rendering")
-    page.wait_for_function(f"window.zdFrames.length && Math.max(...window.zdFrames) > {seen + 1}", timeout=60000)
+    page.wait_for_function(f"() => window.zdFrames.length && Math.max(...window.zdFrames) > {seen + 1}", timeout=60000)
     page.locator("#stop").click()
     expect(page.locator("#state")).to_have_text("interrupted", timeout=60000)
     done = api.get("/api/renders/long").json()["done"]
     assert 0 < done < LONG
     expect(page.locator("video")).to_have_count(1)  # the video so far is kept, and plays
-    page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=20000)
+    page.wait_for_function("() => document.querySelector('video').readyState >= 1", timeout=20000)
     page.locator("#resume").click()
     expect(page.locator("#live .live")).to_be_visible()
     expect(page.locator("#state")).to_have_text("finished", timeout=180000)
@@ -205,7 +205,7 @@ def test_renders_page_lists_every_render_with_its_state(studio, page):
     running = page.locator('.card[data-id="zooming"]')
     expect(running).to_have_attribute("data-state", "rendering", timeout=60000)
     expect(running.locator(".state-text")).to_contain_text("ETA", timeout=60000)
-    page.wait_for_function("[...document.querySelectorAll('.card img.thumb')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("() => [...document.querySelectorAll('.card img.thumb')].every(i => i.complete && i.naturalWidth > 0)")
     page.screenshot(path=str(DOCS / "studio-renders.png"))
     assert api.post("/api/renders/zooming/stop").status_code == 200
     expect(running).to_have_attribute("data-state", "interrupted", timeout=60000)

@@ -61,6 +61,7 @@ def render(
     from .engine.renderer import Renderer
     from .look.recorder import LookRecorder
     from .run import checkpoint
+    from .run.lock import FolderLock
     from .run.loop import drive
     from .run.outputs import open_sinks
     from .run.prepare import prepare
@@ -81,7 +82,7 @@ def render(
     renderer = Renderer(config)  # checks every frame's formulas and the objective before the folder is touched
     folder.make_writable()
     fingerprint = config.fingerprint()
-    with checkpoint.FolderLock(folder.lock):
+    with FolderLock(folder.lock):
         saved = checkpoint.load(folder.checkpoint) if state == "interrupted" else None
         if saved:
             changed = differences(saved.fingerprint, fingerprint)

@@ -96,6 +96,11 @@ class Config(Section):
         default_factory=list,
         description="lanes rendered side by side in one batch, each {name, seed, start, dream: {objective}, motion, color}",
     )
+    sweep: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="`zoomdream sweep` renders every combination: dotted key -> list of values, e.g. {motion.zoom: [1.01, 1.03]}; "
+        "`zoomdream render` ignores it",
+    )
 
     @field_validator("size")
     @classmethod
@@ -133,6 +138,19 @@ class Config(Section):
             except ScheduleError as error:
                 raise ValueError(f"{path}: {error}") from None
         return self
+
+    @field_validator("sweep")
+    @classmethod
+    def _sweep_keys(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """Shape only: whether each key names a field is checked per cell, by ``zoomdream sweep``."""
+        for key, values in grid.items():
+            if not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", key):
+                raise ValueError(f"{shown(key)}: write each key as a dotted path like motion.zoom")
+            if key.split(".")[0] == "sweep" or key in ("output.dir", "output"):
+                raise ValueError(f"{key}: a sweep sets this itself (each cell renders into its own folder)")
+            if not values:
+                raise ValueError(f"{key}: give at least one value, e.g. [1.01, 1.03]")
+        return grid
 
     @field_validator("variants")
     @classmethod

@@ -58,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     deforum.add_argument("settings", type=Path, help="the settings file Deforum saved next to its frames")
     deforum.add_argument("-o", "--output", type=Path, help="write the config here instead of printing it")
     deforum.add_argument("--force", action="store_true", help="replace an existing --output file")
+    studio = commands.add_parser("studio", help="a local web app and HTTP API: write, preview, watch, stop and resume renders")
+    studio.add_argument("--dir", default="renders", help="the renders folder it shows and renders into (default renders)")
+    studio.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs the token)")
+    studio.add_argument("--port", type=int, default=8188, help="port to listen on (default 8188)")
+    studio.add_argument("--token", help="the token for scripts and non-local hosts (default: a new one, printed)")
+    studio.add_argument("--allow", action="append", default=[], metavar="DIR",
+                        help="another folder a posted recipe may name files in (the project folder always is)")
+    from .sweep.command import add_parser as add_sweep
+
+    add_sweep(commands)
     return parser
 
 
@@ -109,6 +119,10 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "studio":
+        from .studio import serve
+
+        return serve(args.dir, args.host, args.port, args.token, args.allow)
     if args.command == "from-deforum":
         from ..deforum import convert_file, write_config
 
@@ -129,6 +143,10 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{name}\t{channels}")
     elif args.command == "look":
         print("\n".join(look(Path(args.folder), args.frames)))
+    elif args.command == "sweep":
+        from .sweep.command import main as sweep
+
+        return sweep(args)
     elif args.command == "check":
         config = check(args.config, args.overrides)
         print(f"{args.config}: ok — {config.frame_count} frames at {config.size[0]}x{config.size[1]}, "

@@ -10,9 +10,7 @@ message.
 
 from __future__ import annotations
 
-import fcntl
 import io
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -62,47 +60,3 @@ def load(target: Path) -> Checkpoint | None:
     if not isinstance(data, dict) or data.get("version") != VERSION or set(data) != {f.name for f in fields(Checkpoint)}:
         raise CheckpointError(f"{target}: the checkpoint is from another zoomdream version; start again with --overwrite", "--overwrite")
     return Checkpoint(**data)
-
-
-class FolderLock:
-    """An advisory lock on the output folder; the kernel drops it when the process dies, so it never sticks."""
-
-    def __init__(self, file: Path):
-        self.file = Path(file)
-        self._fd: int | None = None
-
-    def __enter__(self) -> "FolderLock":
-        self._fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._fd)
-            self._fd = None
-            raise CheckpointError(
-                f"{self.file.parent}: another zoomdream render is writing here; wait for it or set another output.dir"
-            ) from None
-        os.ftruncate(self._fd, 0)
-        os.write(self._fd, f"{os.getpid()}\n".encode())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    @staticmethod
-    def held(file: Path) -> bool:
-        """Whether a render (in this process or another) holds the lock on ``file`` now."""
-        try:
-            fd = os.open(file, os.O_RDONLY)
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return False
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)

@@ -27,6 +27,7 @@ from ..errors import ZoomdreamError
 from ..io.atomic import write_atomic
 from ..io.codecs import CODECS, EXTENSIONS
 from ..io.frames import sequence
+from .lock import FolderLock
 
 State = Literal["new", "unfinished", "interrupted", "rendering", "finished"]
 RECORD = "render.json"
@@ -121,8 +122,6 @@ class RenderFolder:
         """What the folder holds: ``new`` (nothing), ``rendering`` (a render holds its lock now),
         ``interrupted`` (a checkpoint to resume from), ``finished``, or ``unfinished`` (died
         before its first checkpoint)."""
-        from .checkpoint import FolderLock
-
         if FolderLock.held(self.lock):
             return "rendering"
         if self.checkpoint.exists():
