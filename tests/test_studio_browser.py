@@ -173,6 +173,9 @@ def test_stop_a_render_and_resume_it(studio, page, pages):
     area.press("Control+End")
     area.press_sequentially("colour: {mode: lab}\n")  # the next version, checked while this one renders
     expect(page.locator("#key-error")).to_contain_text("colour: unknown key; did you mean 'color'?")
+    for key in ["ArrowUp", "ArrowUp", "Home"] + ["ArrowRight"] * 11:
+        area.press(key)
+    expect(page.locator("#help")).to_contain_text("motion.zoom")
     page.screenshot(path=str(DOCS / "studio-editor.png"))
     shown, seen = latencies(page), max(page.evaluate("window.zdFrames"))
     page.goto("about:blank")  # the tab is closed: the render goes on in the studio
