@@ -168,6 +168,28 @@ def test_live_events_queue_stop_and_resume_after_a_restart(project):
         assert wait(client, "long", settled)["state"] == "finished"
 
 
+def test_a_render_by_another_process_shows_its_progress_and_cannot_be_stopped_here(studio, finished, project):
+    import fcntl
+    import shutil
+
+    other = project / "renders" / "terminal"
+    other.mkdir()
+    shutil.copy(project / "renders" / "tiny" / "config.yaml", other / "config.yaml")
+    (other / "state").mkdir()
+    (other / "state" / "progress.json").write_text('{"done": 4, "total": 10, "seconds": 8.0}')
+    lock = os.open(other / ".zoomdream.lock", os.O_RDWR | os.O_CREAT)  # what `zoomdream render` holds while it runs
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        row = next(r for r in studio.get("/api/renders").json()["renders"] if r["id"] == "terminal")
+        assert row["state"] == "rendering" and row["done"] == 4 and row["total"] == 10 and row["eta"] == 12.0
+        for action in ("stop", "resume"):
+            response = studio.post(f"/api/renders/terminal/{action}", headers=SAME)
+            assert response.status_code == 409 and "another process" in response.json()["error"]
+    finally:
+        os.close(lock)
+        shutil.rmtree(other)
+
+
 # -- error paths -------------------------------------------------------------------------------
 def test_bad_key_is_400_with_the_line_and_key(studio):
     text = recipe(extra="motion: {zom: 1.01}\n")
@@ -225,15 +247,21 @@ def test_symlinks_out_of_the_renders_folder_are_refused(studio, finished, projec
     renders = project / "renders"
     os.symlink(tmp_path / "outside.txt", renders / "tiny" / "link.txt")
     os.symlink(tmp_path / "render", renders / "elsewhere")
+    (renders / "linked").mkdir()
+    os.symlink(tmp_path / "render" / "config.yaml", renders / "linked" / "config.yaml")
     try:
         assert studio.get("/files/tiny/link.txt").status_code == 403
-        assert studio.get("/api/renders/elsewhere").status_code == 403
-        assert "elsewhere" not in [r["id"] for r in studio.get("/api/renders").json()["renders"]]
+        for rid in ("elsewhere", "linked"):
+            for url in (f"/api/renders/{rid}", f"/api/renders/{rid}/recipe", f"/api/renders/{rid}/thumb.jpg"):
+                assert studio.get(url).status_code == 403, url
+        ids = [r["id"] for r in studio.get("/api/renders").json()["renders"]]
+        assert "elsewhere" not in ids and "linked" not in ids
         (renders / "tiny" / "inside.txt").symlink_to(renders / "tiny" / "config.yaml")
         assert studio.get("/files/tiny/inside.txt").status_code == 200  # a link that stays inside is fine
     finally:
-        for link in (renders / "tiny" / "link.txt", renders / "elsewhere", renders / "tiny" / "inside.txt"):
+        for link in (renders / "tiny" / "link.txt", renders / "elsewhere", renders / "tiny" / "inside.txt", renders / "linked" / "config.yaml"):
             link.unlink(missing_ok=True)
+        (renders / "linked").rmdir()
 
 
 def test_recipe_files_must_lie_inside_the_project(studio, project, tmp_path):

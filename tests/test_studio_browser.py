@@ -220,7 +220,7 @@ def test_renders_page_lists_every_render_with_its_state(studio, page):
     expect(page.locator(".compare video")).to_have_count(2)
     expect(page.locator(".compare table.verdicts")).to_have_count(2)
     page.locator('nav a[data-nav="api"]').click()
-    expect(page.locator("main table")).to_contain_text("/api/renders/{rid}/stop")
+    expect(page.locator("main table")).to_contain_text("/api/renders/{rid}/stop", timeout=30000)  # made on first call
 
 
 def summary(seconds):

@@ -129,7 +129,7 @@ def create_app(studio: Studio, guard: Guard) -> FastAPI:
 
     @app.get("/api/queue", summary="What each device's worker renders now and what waits")
     def queue() -> dict:
-        jobs = [job for job in studio.worker.jobs.values() if job.active]
+        jobs = [job for job in list(studio.worker.jobs.values()) if job.active]
         return {"jobs": [{"id": job.id, "device": job.device, "position": studio.worker.position(job), **job.status()} for job in jobs]}
 
     @app.get("/api/renders/{rid:path}/events", summary="Server-sent events: progress, newest frame, look so far")

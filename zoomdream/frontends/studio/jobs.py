@@ -139,7 +139,7 @@ class Worker:
                 job.state = "stopping"
         job.changed()
 
-    def close(self, timeout: float = 30.0) -> None:
+    def close(self, timeout: float = 60.0) -> None:
         """Stop every job (each keeps its checkpoint and playable video) and end the threads."""
         with self._cond:
             self._closing = True

@@ -84,6 +84,8 @@ class Studio:
         job = self.worker.jobs.get(rid)
         folder = RenderFolder(path)
         if folder.recipe.is_file():
+            if not inside(folder.recipe, [self.renders]):
+                raise Refused(403, f"render {rid!r} refused: its config.yaml leads outside the renders folder")
             return folder, job
         if job is not None:
             return (folder if path.is_dir() else None), job
@@ -92,12 +94,12 @@ class Studio:
     def listing(self) -> list[dict[str, Any]]:
         rows, seen = [], set()
         for folder in find(self.renders):
-            if not inside(folder.path, [self.renders]) or any(p.startswith(".") for p in folder.path.relative_to(self.renders).parts):
+            if not inside(folder.recipe, [self.renders]) or any(p.startswith(".") for p in folder.path.relative_to(self.renders).parts):
                 continue
             rid = self.rid(folder.path)
             seen.add(rid)
             rows.append(views.summary(self.renders, rid, folder, self.worker.jobs.get(rid)))
-        waiting = [job for rid, job in self.worker.jobs.items() if rid not in seen and job.active]
+        waiting = [job for rid, job in list(self.worker.jobs.items()) if rid not in seen and job.active]
         rows = [views.summary(self.renders, job.id, None, job) for job in waiting] + rows
         for row in rows:
             job = self.worker.jobs.get(row["id"])

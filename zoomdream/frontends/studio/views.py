@@ -20,7 +20,8 @@ _thumbs: dict[tuple[str, float], bytes] = {}
 
 
 def file_url(root: Path, path: Path | None) -> str | None:
-    if path is None or not path.exists():
+    """The /files/ address of a file in the renders folder (None for one that is not there, or leads out)."""
+    if path is None or not path.exists() or not path.resolve().is_relative_to(root.resolve()):
         return None
     stamp = int(path.stat().st_mtime)
     return "/files/" + quote(path.resolve().relative_to(root.resolve()).as_posix()) + f"?v={stamp}"
@@ -32,7 +33,7 @@ def summary(root: Path, rid: str, folder: RenderFolder | None, job: Job | None) 
     state = folder.state() if folder else "new"
     progress = folder.progress() if folder else {"done": 0, "total": 0, "seconds": 0.0}
     record = folder.read_record() if folder else {}
-    total = (config.frame_count if config else 0) or progress["total"]
+    total = progress["total"] or (config.frame_count if config else 0)
     row: dict[str, Any] = {
         "id": rid, "name": config.name if config else Path(rid).name, "state": state,
         "done": progress["done"] if state != "finished" else total, "total": total, "seconds": progress["seconds"],
@@ -130,12 +131,14 @@ def thumbnail(folder: RenderFolder | None, job: Job | None) -> bytes | None:
     for lane in _lanes(folder)[:1]:
         pictures = [p for p in sorted(lane.frames.glob("*")) if p.suffix.lower() in PICTURES] if lane.frames.is_dir() else []
         for source in (pictures[-1] if pictures else None, lane.video, lane.folder / "sheet.jpg"):
-            if source is not None and source.exists():
+            if source is not None and source.exists() and source.resolve().is_relative_to(folder.path.resolve()):  # type: ignore[union-attr]
                 key = (str(source), source.stat().st_mtime)
                 if key not in _thumbs:
                     picture = _picture(source)
                     if picture is None:
                         continue
+                    if len(_thumbs) > 512:  # a studio left running for weeks keeps only recent ones
+                        _thumbs.clear()
                     _thumbs[key] = picture
                 return _thumbs[key]
     return job.frame if job is not None else None
