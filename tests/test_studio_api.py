@@ -96,6 +96,14 @@ def test_detail_has_video_sheet_verdicts_and_recipe(studio, finished):
     assert finished["record"]["frames"] == 3 and "fingerprint" not in finished["record"]
 
 
+def test_look_measures_a_finished_render_again(studio, finished, project):
+    (project / "renders" / "tiny" / "look.json").unlink()
+    response = studio.post("/api/renders/tiny/look", headers=SAME)
+    assert response.status_code == 200 and response.json()["lines"][0].startswith("tiny: 3 frames")
+    assert (project / "renders" / "tiny" / "look.json").exists()
+    assert studio.post("/api/renders/nope/look", headers=SAME).status_code == 404
+
+
 def test_recipe_comes_back_editable_and_checks(studio, finished):
     text = studio.get("/api/renders/tiny/recipe").text
     assert "dir:" not in text and "size: [64, 48]" in text
@@ -153,6 +161,8 @@ def test_live_events_queue_stop_and_resume_after_a_restart(project):
                 if len(frames) == 2:
                     break
         assert frames == sorted(frames) and frames[1] > frames[0]
+        live = client.get("/api/renders/long/live.jpg")
+        assert live.status_code == 200 and live.content[:2] == b"\xff\xd8" and int(live.headers["x-frame"]) >= frames[1]
         stopped = client.post("/api/renders/long/stop", headers={"X-Zoomdream-Token": token})
         assert stopped.status_code == 200 and stopped.json()["state"] in ("stopping", "interrupted")
         cancelled = client.post("/api/renders/after/stop", headers=SAME).json()
@@ -270,13 +280,25 @@ def test_recipe_files_must_lie_inside_the_project(studio, project, tmp_path):
     Image.new("RGB", (64, 48), "purple").save(project / "start.png")
     Image.new("RGB", (64, 48), "green").save(tmp_path / "away.png")
     (project / "sneaky.png").symlink_to(tmp_path / "away.png")
-    ok = studio.post("/api/check", content=recipe(extra="start: {image: start.png}\n"), headers=SAME)
-    assert ok.status_code == 200, ok.text
-    for value, words in [("../away.png", "outside the project"), (str(tmp_path / "away.png"), "absolute path"),
-                         ("sneaky.png", "outside the project"), ("missing.png", "no such file")]:  # fmt: skip
+    for inside in ("start.png", str(project / "start.png")):
+        ok = studio.post("/api/check", content=recipe(extra=f"start: {{image: '{inside}'}}\n"), headers=SAME)
+        assert ok.status_code == 200, ok.text
+    for value, words in [("../away.png", "leads outside the folders"), (str(tmp_path / "away.png"), "leads outside the folders"),
+                         ("sneaky.png", "leads outside the folders"), ("missing.png", "no such file"), ("~/x.png", "relative")]:  # fmt: skip
         response = studio.post("/api/renders", content=recipe(extra=f"start: {{image: '{value}'}}\n"), headers=SAME)
         assert response.status_code == 400 and response.json()["key"] == "start.image", response.text
         assert words in response.json()["error"] and response.json()["line"] == 8
+
+
+def test_allow_adds_a_folder_recipes_may_read(project, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), "green").save(tmp_path / "footage.png")
+    text = recipe(extra=f"start: {{image: '{tmp_path / 'footage.png'}'}}\n")
+    for allow, status in (([], 400), ([tmp_path], 200)):
+        app, _ = build(project / "renders", allow=allow)
+        with TestClient(app, base_url=BASE) as client:
+            assert client.post("/api/check", content=text, headers=SAME).status_code == status
 
 
 def test_output_dir_is_forced_into_the_renders_folder(studio, project, tmp_path):

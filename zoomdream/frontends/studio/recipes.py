@@ -55,11 +55,12 @@ def prepare(raw: dict, renders: Path, project: Path, allowed: list[Path]) -> Con
         value = getattr(section, key)
         path = Path(value)
         name = _field_key(config, section, key)
-        if path.is_absolute() or value.startswith("~"):
-            raise ConfigError(f"{name}: {value} is an absolute path; give it relative to the project folder {project}")
-        resolved = (project / path).resolve()
+        if value.startswith("~"):
+            raise ConfigError(f"{name}: {value}: give the file relative to the project folder {project}")
+        resolved = (project / path).resolve()  # an absolute path stays itself; links are followed
         if not inside(resolved, allowed):
-            raise ConfigError(f"{name}: {value} leads outside the project folder {project}; keep recipe files inside it")
+            where = " or ".join(str(root) for root in allowed)
+            raise ConfigError(f"{name}: {value} leads outside the folders the studio reads ({where}); keep recipe files inside them")
         if not resolved.is_file():
             raise ConfigError(f"{name}: no such file {value} in the project folder {project}")
         setattr(section, key, str(resolved))
@@ -71,15 +72,14 @@ def prepare(raw: dict, renders: Path, project: Path, allowed: list[Path]) -> Con
 def _field_key(config: Config, section: Any, key: str) -> str:
     """The dotted key of a path field, for the error line (``start.image``, ``variants.1.start.image``)."""
     for prefix, part in [("", config), *((f"variants.{i}.", v) for i, v in enumerate(config.variants))]:
-        for name in ("start", "color", "dream"):
-            if getattr(part, name, None) is section:
+        for name in type(part).model_fields:
+            value = getattr(part, name, None)
+            if value is section:
                 return f"{prefix}{name}.{key}"
-        for i, term in enumerate((part.dream.objective if part.dream else None) or []):
-            if term is section:
-                return f"{prefix}dream.objective.{i}.{key}"
-    for name in ("model", "audio"):
-        if getattr(config, name, None) is section:
-            return f"{name}.{key}"
+            terms = getattr(value, "objective", None) if name == "dream" else None
+            for i, term in enumerate(terms or []):
+                if term is section:
+                    return f"{prefix}dream.objective.{i}.{key}"
     return key
 
 
