@@ -1,14 +1,17 @@
 """How fast zoomdream dreams on this machine, against this machine's own peak (design §6).
 
     .venv/bin/python benchmarks/bench.py                      # every workload, one line each (long on a CPU)
-    .venv/bin/python benchmarks/bench.py --only ascent        # single ascent steps
+    .venv/bin/python benchmarks/bench.py --only ascent        # single ascent steps, fp32 and bf16, 1 and all threads
+    .venv/bin/python benchmarks/bench.py --only threads_1 --repeat 10   # one thread: steadier on a shared CPU
     .venv/bin/python benchmarks/bench.py --only look --set dream.step_size=0.01   # strength and boil of a variant
     .venv/bin/python benchmarks/bench.py --json --only render --repeat 3
 
-The fp32 matmul peak always runs first, in the same process, so every "% of peak" is against
-what this machine gives right now; each line carries the load average, because on a shared CPU
-that explains more of the spread than anything else. measure.py holds the clocks and counters,
-workloads.py the workloads.
+The matmul peaks always run first, in the same process: fp32 and the reduced precision (bf16 on
+the CPU, autocast's choice on CUDA), on one thread and on all of them on the CPU, so every "% of
+peak" is against what this machine gives right now at that dtype and thread count. Each line
+carries the load average, because on a shared CPU that explains more of the spread than anything
+else. measure.py holds the clocks and counters, workloads.py names the workloads, which live in
+micro.py, end_to_end.py and strength.py.
 """
 
 from __future__ import annotations
@@ -22,16 +25,19 @@ from typing import Sequence
 import torch
 
 import zoomdream
+from common import Bench, dtype_name, threads
 from measure import Record, matmul_peak, matmul_size, peak_mem_mb
-from workloads import Bench, named, tiles_child
-from zoomdream.render import USER_ERRORS, RenderError, autocast_dtype, pick_device
+from micro import tiles_child
+from workloads import named
+from zoomdream.engine.device import autocast_dtype, pick_device
+from zoomdream.errors import ZoomdreamError
 
 
 def finish(record: Record, device: torch.device) -> Record:
     """The keys every line has, with floats cut to 4 significant digits."""
-    full = {"workload": record["workload"], "ms_per_step": None, "fps": None, "peak_fraction": None, **record}
-    full.update(device=str(device), threads=torch.get_num_threads(), peak_mem_mb=peak_mem_mb(device),
-                loadavg_1m=os.getloadavg()[0])  # fmt: skip
+    full = {"workload": record["workload"], "ms_per_step": None, "fps": None, "peak_fraction": None,
+            "threads": torch.get_num_threads(), **record}  # fmt: skip
+    full.update(device=str(device), peak_mem_mb=peak_mem_mb(device), loadavg_1m=os.getloadavg()[0])
     return {key: float(f"{v:.4g}") if isinstance(v, float) else v for key, v in full.items()}
 
 
@@ -43,6 +49,8 @@ HUMAN: tuple[tuple[str, str], ...] = (
     ("total_over_cpu_floor", "total/(all CPU work / cores) {:.2f}"),
     ("strength", "strength {:.3f}"),
     ("vs_still", "{:.0%} of the still"),
+    ("strength_vs_fp32", "strength {:+.1%} vs fp32"),
+    ("boil_vs_fp32", "boil {:+.1%} vs fp32"),
     ("trend", "{:+.1%} on the previous frames"),
     ("boil", "boil {:.4f}"),
     ("boil_steady", "boil {:.4f} in the steady state"),
@@ -52,10 +60,13 @@ HUMAN: tuple[tuple[str, str], ...] = (
     ("fps", "{:.2f} fps"),
     ("ms_per_frame", "{:.0f} ms/frame"),
     ("ms_per_step", "{:.1f} ms/step"),
+    ("ms_min", "best {:.1f} ms"),
+    ("cpu_ms_per_step", "{:.0f} CPU ms/step"),
     ("steps_per_frame", "{:g} steps/frame"),
     ("gflop_per_step", "{:.2f} GFLOP/step"),
     ("gflops", "{:.1f} GFLOP/s"),
     ("peak_fraction", "{:.1%} of peak"),
+    ("grad_cosine", "gradient cosine to fp32 {:.4f}"),
     ("loop_ms_per_frame", "{:.0f} ms/frame in the loop"),
     ("seconds", "{:.2f} s"),
     ("wall_s", "{:.1f} s wall with setup"),
@@ -103,9 +114,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         device = pick_device(args.device)
-    except RenderError as error:
+    except ZoomdreamError as error:
         sys.exit(f"bench: {error}")
-    bench = Bench(device, args.repeat, look_overrides=tuple(args.overrides))
+    bench = Bench(device, args.repeat, look_overrides=tuple(args.overrides))  # threads: all that torch has now
     if args.tiles_child is not None:
         print(json.dumps(tiles_child(bench, args.tiles_child)), flush=True)
         return
@@ -118,18 +129,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"zoomdream {zoomdream.__version__}, torch {torch.__version__}, device {device}, "
               f"{torch.get_num_threads()} threads, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
               f"mem = {memory}", flush=True)  # fmt: skip
-    for dtype in (torch.float32, autocast_dtype("auto", device)):
-        if dtype is not None:
-            bench.peaks[dtype] = gflops = matmul_peak(device, dtype, args.repeat)
-            name = f"peak/matmul_{str(dtype).removeprefix('torch.')}_{matmul_size(device)}"
-            emit(finish({"workload": name, "gflops": gflops, "peak_gflops": gflops}, device), args.json)
+    for precision in bench.precisions.values():
+        dtype = autocast_dtype(precision, device) or torch.float32
+        for count in bench.thread_counts:
+            with threads(count):
+                bench.peaks[(dtype, count)] = gflops = matmul_peak(device, dtype, args.repeat)
+            name = f"peak/matmul_{dtype_name(dtype)}_{matmul_size(device)}/threads_{count}"
+            record = {"workload": name, "gflops": gflops, "peak_gflops": gflops, "dtype": dtype_name(dtype), "threads": count}
+            emit(finish(record, device), args.json)
     failed = False
     for name, run in chosen:
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         try:
             record = run()
-        except (*USER_ERRORS, RenderError) as error:  # e.g. a --set the look workload cannot use
+        except ZoomdreamError as error:  # e.g. a --set the look workload cannot use
             record, failed = {"error": str(error)}, True
         emit(finish({"workload": name, **record}, device), args.json)
     sys.exit(1 if failed else 0)

@@ -4,7 +4,8 @@
 
 A checkpoint is two things on the writer thread: ``checkpoint.save`` (the last frame at full
 precision, generator and colour state, written atomically with fsync) and cutting the video
-segment (ffmpeg finishes the segment; the next frame starts a new one). Cutting moves encoding
+segment (``SegmentedVideo.state()``: ffmpeg finishes the segment, neighbours are merged, and the
+next frame starts a new one; ``saved()`` then deletes what was merged away). Cutting moves encoding
 work rather than adding it, so its cost is measured as a difference: the same frames written as
 one segment, then with a cut every 3 frames; the extra time divided by the extra cuts.
 Frames come from the real renderer (no dream, so the network's time does not dilute the figure).
@@ -21,9 +22,11 @@ from pathlib import Path
 
 import torch
 
-from zoomdream import checkpoint, sinks
 from zoomdream.config import load_config
-from zoomdream.render import Renderer, to_host
+from zoomdream.engine.renderer import Renderer
+from zoomdream.io.segments import SegmentedVideo
+from zoomdream.run import checkpoint
+from zoomdream.run.loop import to_host
 
 SIZES = [(320, 180), (960, 540), (1920, 1080)]
 
@@ -37,27 +40,30 @@ def frames_at(size: tuple[int, int], count: int) -> tuple[Renderer, list]:
 
 
 def write_video(folder: Path, size: tuple[int, int], frames: list, cut_every: int) -> float:
-    video = sinks.SegmentedVideo(folder / "v.mp4", size, 30, folder=folder / "segments")
+    video = SegmentedVideo(folder / "v.mp4", size, 30, folder=folder / "segments")
     began = time.perf_counter()
     for i, frame in enumerate(frames):
         video.write(i, frame)
         if (i + 1) % cut_every == 0:
-            video.cut()
-    video.cut()
+            video.state()
+            video.saved()
+    video.state()
     return time.perf_counter() - began
 
 
 def measure(size: tuple[int, int], count: int, repeat: int) -> dict[str, float]:
     renderer, frames = frames_at(size, count)
     saves, whole, cut = [], [], []
+    state = checkpoint.Checkpoint(renderer.state_dict(), renderer.config.fingerprint())
     with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "state" / "checkpoint.pt"
         for r in range(repeat):
             began = time.perf_counter()
-            checkpoint.save(Path(tmp), renderer.checkpoint())
+            checkpoint.save(file, state)
             saves.append(time.perf_counter() - began)
             whole.append(write_video(Path(tmp) / f"whole{r}", size, frames, cut_every=count))
             cut.append(write_video(Path(tmp) / f"cut{r}", size, frames, cut_every=3))
-        kib = checkpoint.path(Path(tmp)).stat().st_size / 1024
+        kib = file.stat().st_size / 1024
     cuts = count // 3 - 1
     extra = (statistics.median(cut) - statistics.median(whole)) / cuts
     return {"save": statistics.median(saves), "cut": extra, "kib": kib, "encode": statistics.median(whole) / count}

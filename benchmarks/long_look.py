@@ -25,8 +25,8 @@ import imageio.v3 as iio
 import torch
 import torch.nn.functional as F
 
-from zoomdream import models
-from zoomdream.report import look_at
+from zoomdream.dream import models
+from zoomdream.look.report import look_at
 
 ROOT = Path(__file__).resolve().parent.parent
 

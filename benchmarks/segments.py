@@ -5,7 +5,7 @@
 
 A fast render (64x64, dream.steps 0: warp and encode only) at 60 fps, rendered twice: with the
 segments merged as the render goes (what zoomdream does) and with one file per checkpoint (the
-old way, by making ``cut()`` only finish the segment in flight). For each it prints the most
+old way, by making ``state()`` only finish the segment in flight). For each it prints the most
 segment files seen on disk during the render, the files joined at the end, the final join's
 time and the whole render's time. Segment files counted during the render include merged-away
 ones that wait for the next checkpoint before they are deleted.
@@ -21,11 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoomdream import render, sinks
+from zoomdream.api import render
+from zoomdream.io import segments as sinks
+from zoomdream.run.folder import RenderFolder
 
 
 def one_file_per_checkpoint(self: sinks.SegmentedVideo) -> list[str]:
-    """The old cut: finish the segment in flight and keep every segment until the end."""
+    """The old checkpoint state: finish the segment in flight and keep every segment until the end."""
     self._finish_segment()
     return list(self.done)
 
@@ -35,7 +37,7 @@ def run(frames: int, every: int, folder: Path) -> dict[str, Any]:
         "name": "segments", "size": [64, 64], "frames": frames, "fps": 60, "dream": {"steps": 0},
         "color": {"match": "none"}, "output": {"dir": str(folder), "checkpoint_every": every},
     }  # fmt: skip
-    segments = folder / "state" / "segments" / "segments"
+    segments = RenderFolder(folder).segments / "segments"  # the lane's segments; its stem is the recipe's name
     most, finished = [0, 0], threading.Event()  # segment files; all files (with temporary ones)
 
     def watch() -> None:
@@ -61,7 +63,7 @@ def run(frames: int, every: int, folder: Path) -> dict[str, Any]:
     watcher.start()
     began = time.perf_counter()
     try:
-        render(config, quiet=True)
+        render(config)
     finally:
         sinks.join_videos = join
         finished.set()
@@ -75,14 +77,14 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=10, help="output.checkpoint_every")
     args = parser.parse_args()
     print(f"{args.frames} frames at 64x64, 60 fps, checkpoint every {args.every} frames ({args.frames // args.every} checkpoints)")
-    merged_cut = sinks.SegmentedVideo.cut
-    for label, cut in (("merged (now)", merged_cut), ("one per checkpoint (old)", one_file_per_checkpoint)):
-        sinks.SegmentedVideo.cut = cut
+    merged = sinks.SegmentedVideo.state
+    for label, state in (("merged (now)", merged), ("one per checkpoint (old)", one_file_per_checkpoint)):
+        sinks.SegmentedVideo.state = state  # type: ignore[method-assign]
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 r = run(args.frames, args.every, Path(tmp) / "out")
         finally:
-            sinks.SegmentedVideo.cut = merged_cut
+            sinks.SegmentedVideo.state = merged  # type: ignore[method-assign]
         print(
             f"{label:>26}: at most {r['most']:5d} segment files during the render ({r['files_on_disk']} files with "
             f"temporary ones), {r['files']:5d} joined at the end; "

@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -24,6 +25,7 @@ def test_flop_count_is_the_convolutions_multiply_adds():
     assert count.total == 2 * (2 * 8 * 8 * 8) * (3 * 3 * 3)
 
 
+@pytest.mark.slow  # two 20-frame renders
 def test_a_bigger_step_dreams_stronger_and_boils_more():
     quiet = strength_and_boil([*SMALL, "dream.step_size=0.002"], frames=20, device="cpu")
     loud = strength_and_boil([*SMALL, "dream.step_size=0.03"], frames=20, device="cpu")

@@ -41,6 +41,7 @@ def pngs(folder):
     return {p.name: p.read_bytes() for p in sorted((folder / "frames").glob("*.png"))}
 
 
+@pytest.mark.slow  # three renders end to end
 def test_bf16_render_resumes_bit_for_bit(tmp_path):
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     render(recipe(whole))
