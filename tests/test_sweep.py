@@ -20,6 +20,7 @@ from zoomdream.api import render
 from zoomdream.engine.renderer import Renderer
 from zoomdream.frontends.sweep import SweepError, parse_grid, plan, run
 from zoomdream.frontends.sweep import page
+from zoomdream.frontends.sweep.engines import start_local
 from zoomdream.io.ffmpeg import decode_video
 from zoomdream.run import events
 from zoomdream.run.folder import RenderFolder
@@ -185,7 +186,7 @@ def swept(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", log_to_driver=False)
+    start_local(2)  # what `zoomdream sweep --engine ray` starts without --address, on this machine's 2 cores
     yield ray
     ray.shutdown()
 
@@ -290,7 +291,7 @@ def test_the_page_opens_in_chromium_plays_its_videos_and_sorts(swept, tmp_path):
         errors = []
         view.on("pageerror", lambda error: errors.append(str(error)))
         view.goto(swept.page.as_uri())
-        view.wait_for_function("[...document.querySelectorAll('video')].every(v => v.readyState >= 2)", timeout=20_000)
+        view.wait_for_function("[...document.querySelectorAll('video')].every(v => v.readyState >= 2 && !v.seeking)", timeout=20_000)
         assert view.locator("#cells tbody tr").count() == 4 and view.locator(".card img").count() == 4
         view.locator("th", has_text="boil").click()
         view.locator("th", has_text="boil").click()  # descending
