@@ -31,6 +31,7 @@ def recipe(tmp_path):
     return make
 
 
+@pytest.mark.slow
 def test_worker_thread_streams_events_is_stopped_from_main_and_resumes_identically(recipe, tmp_path):
     whole = render(recipe("whole"))
     cut = recipe("cut")
@@ -74,6 +75,7 @@ def test_worker_thread_streams_events_is_stopped_from_main_and_resumes_identical
     assert pngs(tmp_path / "cut") == pngs(whole.folder)
 
 
+@pytest.mark.slow
 def test_a_subscriber_that_raises_does_not_corrupt_the_render(recipe, tmp_path):
     whole = render(recipe("whole"))
     notices = []

@@ -33,6 +33,7 @@ def googlenet_weights(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_example_renders_tiny(cli, path, tmp_path, googlenet_weights):
     tiny = ["size=[96, 64]", "frames=2", "duration=null", "dream.steps=1", f"output.dir={tmp_path}"]

@@ -301,6 +301,18 @@ set_values = st.one_of(
 )
 
 
+def render_what_check_accepted(capsys, path: Path, folder: Path, argv: tuple[str, ...] = ()) -> None:
+    """Two tiny frames of a recipe check said ok: check and render may never disagree. Large
+    frames are rendered at a ``scale`` that keeps them near 160 px a side; sizes, octaves and
+    schedules stay as generated."""
+    config = load_config(path, [a.removeprefix("--set=") for a in argv])
+    area = config.frame_size[0] * config.frame_size[1] * max(1, len(config.variants))
+    scale = min(1.0, (160 * 160 / area) ** 0.5) * config.scale
+    extra = ["--set=frames=2", "--set=duration=null", f"--set=output.dir={folder / 'render'}", f"--set=scale={scale:.6f}"]
+    code, out, err = run_main(capsys, "render", path, *argv, *extra, "--quiet", "--overwrite")
+    assert_clean_exit(code, out, err)
+
+
 # --------------------------------------------------------------------------- 1. check on random YAML
 
 
@@ -339,6 +351,41 @@ def test_check_on_tiny_config_with_a_random_section_merged_in(capsys, tmp_path, 
     assert_clean_exit(code, out, err)
     if code == 2 and not doc:
         pytest.fail(f"the tiny config itself was refused: {err}")
+
+
+@pytest.mark.slow
+@_settings(max_examples=12)
+@given(overrides=st.lists(st.tuples(set_keys, set_values), min_size=1, max_size=3))
+def test_render_with_random_set_overrides_that_check_accepts(capsys, tmp_path, overrides):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(to_yaml(TINY))
+    argv = tuple(f"--set={key}={value}" for key, value in overrides)
+    if run_main(capsys, "check", path, *argv)[0] == 0:
+        render_what_check_accepted(capsys, path, tmp_path, argv)
+
+
+@pytest.mark.slow
+@_settings(max_examples=12)
+@given(doc=section_docs(SCHEMA))
+def test_render_tiny_config_with_a_random_section_that_check_accepts(capsys, tmp_path, doc):
+    path = tmp_path / "merged.yaml"
+    path.write_text(to_yaml({**TINY, **doc}))
+    if run_main(capsys, "check", path)[0] == 0:
+        render_what_check_accepted(capsys, path, tmp_path)
+
+
+@pytest.mark.slow
+@_settings(max_examples=12)
+@given(size=st.tuples(st.integers(32, 80), st.integers(32, 80)), octaves=st.integers(1, 8),
+       scale=st.floats(1.01, 4.0), model=st.sampled_from(["inception_v3_tf", "efficientnet_lite0"]))
+def test_every_small_size_and_octave_check_accepts_renders(capsys, tmp_path, size, octaves, scale, model):
+    """The bundled InceptionV3 cannot see under 43 px; every size and octave check accepts still renders."""
+    doc = {**TINY, "size": list(size), "model": {"name": model}, "dream": {"steps": 1, "octaves": octaves, "octave_scale": scale}}
+    path = tmp_path / "small.yaml"
+    path.write_text(to_yaml(doc))
+    assert run_main(capsys, "check", path)[0] == 0
+    code, out, err = run_main(capsys, "render", path, "--set=frames=2", f"--set=output.dir={tmp_path / 'r'}", "--quiet")
+    assert code == 0, err
 
 
 @_settings(max_examples=60)
@@ -614,6 +661,7 @@ def cheap_enough(config_path: Path) -> bool:
     return True
 
 
+@pytest.mark.slow
 @_settings(max_examples=10)
 @given(changes=mutations)
 def test_render_on_mutated_tiny_config_exits_0_or_2_and_writes_only_its_folder(capsys, tmp_path, monkeypatch, changes):
@@ -704,6 +752,7 @@ def bad_images(draw) -> tuple[str, bytes | None, bool]:
     return f"bomb{side}.png", png(side, side, rows=1), True
 
 
+@pytest.mark.slow
 @_settings(max_examples=10)
 @given(image=bad_images())
 def test_bad_start_image_is_one_line_naming_the_file(capsys, tmp_path, monkeypatch, image):

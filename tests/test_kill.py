@@ -24,6 +24,8 @@ from zoomdream.run import checkpoint
 from zoomdream.run.folder import RenderFolder
 from zoomdream.frontends.cli import main
 
+pytestmark = pytest.mark.slow  # every test here renders in a child process and kills it
+
 NAME, FRAMES, FPS = "zoom", 12, 10
 
 RECIPE = (

@@ -194,6 +194,7 @@ def read_report(folder):
     return json.loads((folder / "look.json").read_text())
 
 
+@pytest.mark.slow
 def test_look_reports_a_render_from_its_frames_and_from_its_video(cli, tiny_config, tmp_path):
     result = render(tiny_config, "frames=6", "motion.zoom=1.05", "output.frames.bit_depth=16")
     code, out, err = cli("look", result.folder)
@@ -222,6 +223,7 @@ def test_look_reads_the_video_of_the_render_s_codec(cli, tiny_config):
     assert "4 frames from tiny.mov" in out and len(read_report(result.folder)["curves"]["luma"]) == 4
 
 
+@pytest.mark.slow
 def test_look_rebuilds_the_camera_of_each_lane(cli, tiny_config):
     still = ["dream.steps=0", "color.match=none", f"start.image={COFFEE}", "frames=5"]
     lanes = "variants=[{name: moving, motion: {zoom: 1.1, rotate: 3}}, {name: told-wrong, motion: {zoom: 1.1, rotate: 3}}]"

@@ -259,3 +259,36 @@ def test_torchvision_layers_and_defaults_need_no_weights(empty_cache, no_network
     assert zm.default_layers("googlenet") == ["inception4c"]
     assert zm.default_layers("mobilenet_v2") == ["features.13"]  # chosen from the layer list: last at stride 16
     assert no_network == []
+
+
+# ---- sizes the network cannot see --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["inception_v3_tf", "efficientnet_lite0"])
+def test_bundled_models_know_their_smallest_input(name):
+    """The constants the bundled models carry are what trying sizes finds, so they cannot drift."""
+    from zoomdream.dream.models.feature_net import smallest_side
+
+    net = zm.load_feature_net(name, zm.default_layers(name))
+    assert net.min_side == smallest_side(net, torch.device("cpu"))
+
+
+def test_inputs_below_the_smallest_side_are_padded_and_still_get_a_gradient():
+    net = zm.load_feature_net("inception_v3_tf", ["mixed_3"])
+    assert net.min_side > 20
+    x = torch.rand(2, 3, 20, 33, requires_grad=True)
+    act = net(x)["mixed_3"]
+    act.pow(2).mean().backward()
+    assert x.grad.shape == x.shape and bool((x.grad.abs().sum((1, 2, 3)) > 0).all())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size, octaves, scale", [([64, 36], 2, 1.4), ([32, 32], 8, 4.0), ([33, 97], 3, 1.1)])
+def test_every_size_check_accepts_renders(cli, tmp_path, size, octaves, scale):
+    """The smallest sizes check accepts, with the most and the largest octaves, render with InceptionV3."""
+    args = ["--set", f"size={size}", "--set", "frames=2", "--set", f"dream.octaves={octaves}", "--set",
+            f"dream.octave_scale={scale}", "--set", "dream.steps=1", "--set", f"output.dir={tmp_path}"]  # fmt: skip
+    assert cli("check", "configs/quickstart.yaml", *args)[0] == 0
+    code, _, err = cli("render", "configs/quickstart.yaml", "--quiet", *args)
+    assert code == 0, err
+    assert (tmp_path / "quickstart.mp4").exists()

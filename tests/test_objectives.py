@@ -162,6 +162,7 @@ def test_a_guide_that_cannot_be_read_stops_the_render_with_one_line(cli, tiny_co
     assert err.count("\n") == 1 and not (tmp_path / "out" / "tiny.mp4").exists()
 
 
+@pytest.mark.slow
 def test_guided_diverse_variants_render(cli, tiny_config, tmp_path):
     objective = f"[{{kind: guide, layer: {LAYER}, image: {COFFEE}}}, {{kind: diversity, layer: {LAYER}, weight: 0.5}}]"
     code, _, err = cli(

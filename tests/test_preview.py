@@ -31,6 +31,7 @@ def test_preview_is_cheaper_and_lands_beside_the_render(tiny_config, tmp_path, c
     assert cli("render", tiny_config, "--preview", "--set", "size=[128, 96]", "--quiet")[0] == 0, "a new preview replaces the last"
 
 
+@pytest.mark.slow
 def test_preview_follows_the_same_camera_path_in_time(tiny_config, tmp_path):
     motion = ["size=[128, 96]", "frames=8", "dream.steps=0", f"start.image={PHOTO}", "color.mode=none",
               "motion.zoom=1.03", "motion.pan_x=3", "motion.rotate=1", "motion.sharpen=0"]  # fmt: skip

@@ -36,6 +36,7 @@ def recipe(tmp_path):
     return make
 
 
+@pytest.mark.slow
 def test_ctrl_c_checkpoints_and_resume_is_bit_identical(cli, recipe, monkeypatch):
     whole_cfg, whole = recipe("whole")
     assert cli("render", whole_cfg, "--quiet")[0] == 0
@@ -59,6 +60,7 @@ EVERY_MODE = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_resume_is_bit_identical_with_every_new_mode_on(cli, recipe, monkeypatch):
     """Noise, momentum, revealed-ground fill, tilt, tweens and a rolling LAB histogram all carry state."""
     whole_cfg, whole = recipe("whole", frames=9)
@@ -91,6 +93,7 @@ def test_resume_refuses_a_changed_config(cli, recipe, monkeypatch):
     assert code == 2 and "--resume" in err, "an interrupted render is not silently restarted"
 
 
+@pytest.mark.slow
 def test_resume_of_a_render_never_started_renders_it(cli, recipe):
     whole_cfg, whole = recipe("whole")
     assert cli("render", whole_cfg, "--quiet")[0] == 0
@@ -101,6 +104,7 @@ def test_resume_of_a_render_never_started_renders_it(cli, recipe):
     assert code == 0 and "already finished" in err, "resuming a finished render is not an error, and says so"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code, cause", [(errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system")])
 def test_write_failure_keeps_frames_and_checkpoint_then_resumes(cli, recipe, monkeypatch, code, cause):
     whole_cfg, whole = recipe("whole")
@@ -199,6 +203,7 @@ def wait_for(path, proc, timeout=60):
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_real_process_ctrl_c_twice_and_kill_9(recipe):
     cfg, folder = recipe("proc", frames=400, every=3)
     proc = spawn(cfg)
@@ -238,6 +243,7 @@ def checkpoints_taken(monkeypatch):
     return taken
 
 
+@pytest.mark.slow
 def test_checkpoints_by_time(cli, recipe, monkeypatch):
     """Frames of at least 0.5 s with checkpoint_every '1s': one checkpoint per second of
     rendering, so every second or third frame, never two within a second, and one at the end."""
@@ -258,6 +264,7 @@ def test_checkpoints_by_time(cli, recipe, monkeypatch):
     assert all(b - a >= 0.95 for a, b in zip(times, times[1:])), f"checkpoints closer than a second: {frames}"
 
 
+@pytest.mark.slow
 def test_checkpoints_by_frames_when_they_come_first(cli, recipe, monkeypatch):
     cfg, _ = recipe(frames=8, every='[3, "3600s"]')
     taken = checkpoints_taken(monkeypatch)
@@ -276,6 +283,7 @@ def follow(cli, refusal):
     assert code == 0, f"the command the refusal named failed: {err}"
 
 
+@pytest.mark.slow
 def test_every_refusal_names_a_command_that_finishes_the_render(cli, recipe, monkeypatch):
     cfg, folder = recipe(frames=3)
 

@@ -53,6 +53,7 @@ def test_motion_only_preview_loads_no_network(tiny_config, monkeypatch):
     assert not torch.allclose(x0, x1)
 
 
+@pytest.mark.slow
 def test_dreaming_changes_frames_more_than_motion_alone(tiny_config):
     dreamed = Renderer(zoomdream.load_config(tiny_config, ["dream.steps=3", "color.match=none"]))
     still = Renderer(zoomdream.load_config(tiny_config, ["dream.steps=0", "color.match=none"]))
@@ -71,6 +72,7 @@ def test_dream_every_k_follows_the_same_camera_path(tiny_config):
     assert steps.max() < 2.5 * steps.median(), "no jump at the dreamed frames"
 
 
+@pytest.mark.slow
 def test_dream_every_k_dreams_k_times_less(tiny_config, monkeypatch):
     calls = []
     original = Renderer._dream
@@ -79,6 +81,7 @@ def test_dream_every_k_dreams_k_times_less(tiny_config, monkeypatch):
     assert len(calls) == 3, "frames 0, 4 and 8 are dreamed"
 
 
+@pytest.mark.slow
 def test_variants_render_side_by_side_each_to_its_own_folder(tiny_config, tmp_path):
     lanes = "[{name: calm}, {name: wild, seed: 3, motion: {zoom: 0.97, rotate: 2}, color: {mode: none}}]"
     result = zoomdream.render(tiny_config, seed=1, variants=yaml.safe_load(lanes))
@@ -96,6 +99,7 @@ def test_variants_render_side_by_side_each_to_its_own_folder(tiny_config, tmp_pa
     assert max(np.abs(a.astype(int) - b.astype(int)).max() for a, b in zip(calm, single)) <= 2, "a lane renders as alone"
 
 
+@pytest.mark.slow
 def test_calm_dreams_boil_less(tiny_config, tmp_path):
     """dream.calm keeps the dream's consistent change and averages out what jitters frame to frame."""
 

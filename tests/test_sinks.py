@@ -273,6 +273,7 @@ def test_dnxhr_render_is_dnxhr_hqx(cli, tmp_path):
     assert stored_frames(folder / "dnx.mov") == 3
 
 
+@pytest.mark.slow
 def test_exr_frames_match_png_frames(cli, tmp_path):
     import OpenEXR
 
@@ -328,6 +329,7 @@ def test_sound_is_cut_at_the_offset_and_padded_to_the_video(cli, tmp_path, codec
     assert rms(0.05, 0.45) > 0.3 and rms(0.6, 1.15) < 0.01  # the tone's last half second, then silence
 
 
+@pytest.mark.slow
 def test_interrupted_render_has_sound_of_its_length(cli, tmp_path, monkeypatch):
     track = sine_track(tmp_path, 3.0, ".wav")
     cfg, folder = render_config(tmp_path, "cut", "video: {}", extra=f"audio: {{file: {track}}}\n", frames=20)

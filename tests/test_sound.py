@@ -97,6 +97,7 @@ def test_duration_audio_is_the_track_after_its_offset(clicks, tmp_path):
         load_config({"duration": "audio", "audio": {"file": str(tmp_path / "gone.ogg")}})
 
 
+@pytest.mark.slow
 def test_zoom_pulses_on_the_beats(cli, clicks, tmp_path):
     fps, frames = 12, 48
     (tmp_path / "pulse.yaml").write_text("name: pulse\n")

@@ -5,7 +5,7 @@
     result = zoomdream.render("configs/quickstart.yaml", events=print, stop=stop, frames=24)
     print(result.video)
 
-``render``, ``check`` and ``look`` (``zoomdream.api``) are the one entry of every front-end: the
+``render`` and ``check`` here, and ``look`` beside them in ``zoomdream.api``, are the one entry of every front-end: the
 CLI, the studio and the sweep runner call nothing else. Names are imported when first used, so
 ``import zoomdream.config`` stays light (no torch).
 """
@@ -18,9 +18,9 @@ from typing import Any
 __version__ = "0.3.0"
 
 _NAMES = {
-    "render": "api", "check": "api", "look": "api", "Interrupted": "api", "RenderResult": "run.records",
+    "render": "api", "check": "api", "api": None, "Interrupted": "api", "RenderResult": "run.records",
     "Config": "config", "ConfigError": "config", "load_config": "config", "ZoomdreamError": "errors",
-    "RenderError": "engine.device", "RenderFolder": "run.folder", "events": None,
+    "RenderError": "engine.device", "RenderFolder": "run.folder",
 }  # fmt: skip
 __all__ = [*_NAMES, "__version__"]
 
@@ -30,5 +30,5 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'zoomdream' has no attribute {name!r}")
     module = _NAMES[name]
     if module is None:
-        return importlib.import_module(f".run.{name}", __name__)
+        return importlib.import_module(f".{name}", __name__)
     return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -58,7 +58,7 @@ def render(
     import torch  # the engine's layers import torch; checking a recipe does not
 
     from .engine.preview import preview_config
-    from .engine.renderer import Renderer
+    from .engine.renderer import Renderer, with_objective
     from .look.recorder import LookRecorder
     from .run import checkpoint
     from .run.lock import FolderLock
@@ -70,6 +70,8 @@ def render(
     config = check(config, **overrides)
     if preview:
         config = preview_config(config)
+    if not config.variants:  # the recipe written beside the render names the objective it dreamed
+        config = with_objective(config)
     bus = Bus(events)
     overwrite = bool(config.output.overwrite if overwrite is None else overwrite) and not resume
     folder = RenderFolder.of(config)
@@ -95,18 +97,20 @@ def render(
             if state == "unfinished":
                 bus(Notice(f"{folder.path} has no checkpoint yet; rendering from the first frame"))
             folder.clear()
-        resolved = config.model_copy(update={"dream": renderer.lanes[0].dream}) if not config.variants else config
-        write_recipe(folder, resolved)
+        write_recipe(folder, config)
         sinks, written = open_sinks(config, folder, saved.sinks if saved else [])
         result = RenderResult(folder.path, written["video"], written["frames"], config.frame_count, device=str(renderer.device))
         recorder = LookRecorder([lane.stem for lane in folder.lanes()], saved.look if saved else None)
-        bus(Started(config.name, folder.path, config.frame_count, renderer.next_frame, result.device, config.frame_size))
+        rendered = config.frame_count - renderer.first  # a loop's warm-up is rendered too (not written)
+        bus(Started(config.name, folder.path, rendered, renderer.next_frame - renderer.first, result.device, config.frame_size))
         result.seconds = drive(renderer, folder, sinks, recorder, fingerprint, bus, stop)
         if renderer.next_frame < config.frame_count:
-            raise Interrupted(renderer.next_frame, config.frame_count, folder.path)
+            raise Interrupted(renderer.next_frame - renderer.first, rendered, folder.path)
         details = {"model": config.model.name, "precision": str(renderer.dtype or torch.float32).replace("torch.", ""),
                    "torch": torch.__version__, "look": recorder.curves()}  # fmt: skip
-        write_record(folder, resolved, result, details, fingerprint)
+        if renderer.seamless is not None:
+            details["loop"] = renderer.seamless.timing._asdict()
+        write_record(folder, config, result, details, fingerprint)
         folder.finish()
     bus(Finished(result))
     return result

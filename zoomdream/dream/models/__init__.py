@@ -70,5 +70,8 @@ def load_feature_net(
     device: torch.device | str = "cpu",
 ) -> FeatureNet:
     """The model cut after the deepest of layers, frozen, in eval mode, on device. Load once per render."""
-    net = cut(_backbone(name, weights), layers)
-    return net.requires_grad_(False).eval().to(device)
+    backbone = _backbone(name, weights)
+    net = cut(backbone, layers).requires_grad_(False).eval().to(device)
+    if backbone.min_side is None:
+        net.measure_min_side(device)
+    return net

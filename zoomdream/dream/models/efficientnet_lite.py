@@ -43,4 +43,4 @@ def build(name: str, weights: str | os.PathLike | None = None) -> Backbone:
     # image_size=None picks TF "same" padding computed per input, so any size works; no drop-connect
     net = EfficientNet.from_name(name.replace("_", "-"), image_size=None, drop_connect_rate=None)
     load_state(net, weights if weights is not None else bundled_file(name), name)
-    return Backbone(name, net.eval(), MEAN, STD, leaf_modules=(Conv2dDynamicSamePadding,))
+    return Backbone(name, net.eval(), MEAN, STD, leaf_modules=(Conv2dDynamicSamePadding,), min_side=1)

@@ -137,4 +137,4 @@ def build(weights: str | os.PathLike | None = None) -> Backbone:
         raise ModelError(f"model '{NAME}' ships its own weights; remove model.weights (it is for torchvision models)")
     with torch.no_grad():
         net = port(load_scripted())
-    return Backbone(NAME, net, MEAN, STD, leaf_modules=(ConvReLU,))
+    return Backbone(NAME, net, MEAN, STD, leaf_modules=(ConvReLU,), min_side=43)
