@@ -63,6 +63,18 @@ def test_auto_follows_the_cpus_native_bf16(monkeypatch, native):
     assert autocast_dtype("bf16", CPU) is torch.bfloat16, "bf16 is forced on any CPU"
     assert autocast_dtype("fp32", CPU) is None
     assert autocast_dtype("fp16", CPU) is None, "fp16 is a GPU format"
+    assert autocast_dtype("auto", CPU, cpu_gains=False) is None, "networks that gain nothing stay fp32"
+    assert autocast_dtype("bf16", CPU, cpu_gains=False) is torch.bfloat16
+
+
+def test_auto_takes_bf16_on_the_cpu_only_for_the_networks_that_gain(tiny_config, monkeypatch):
+    from zoomdream.config import load_config
+    from zoomdream.engine.renderer import Renderer
+
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: True)
+    lite = Renderer(load_config(tiny_config, ["dream.steps=0", "device=cpu"]))
+    inception = Renderer(load_config(tiny_config, ["dream.steps=0", "device=cpu", "model.name=inception_v3_tf"]))
+    assert (lite.dtype, inception.dtype) == (None, torch.bfloat16)
 
 
 def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):

@@ -16,6 +16,8 @@ from ..schedules.field import ScheduleField, field_bounds
 from ..schedules.keyframes import Clock, Schedule, ScheduleError, shown
 from .errors import ConfigError, error_at, format_error
 from .output import Output
+from .loop import Loop, check_loop, frames_of
+from .video import Footage
 from .paths import rebase, relative
 from .resume import FIXED, GROWS, fingerprint
 from .sections import (
@@ -82,7 +84,7 @@ class Config(Section):
         "auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$", description="auto, cpu, cuda, cuda:N or mps"
     )
     precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(
-        "auto", description="auto: fp16 on CUDA, fp32 elsewhere"
+        "auto", description="auto: bf16 on CUDA (fp16 without bf16) and for InceptionV3 on CPUs with native bf16, else fp32"
     )
     compile: bool = Field(False, description="torch.compile the network: faster frames after a slow start (CUDA)")
     start: Annotated[Start, FIXED] = Field(default_factory=Start, description="where the first frame comes from")
@@ -92,6 +94,8 @@ class Config(Section):
     color: Color = Field(default_factory=Color, description="colour stabilisation")
     output: Output = Field(default_factory=Output, description="what is written and where")
     audio: Optional[Audio] = Field(None, description="a sound track: muxed into the video, and its features drive formulas")
+    loop: Annotated[Optional[Loop], FIXED] = Field(None, description="a seamless loop: the video plays repeated without a seam (for VJ sets)")
+    video: Optional[Footage] = Field(None, description="a clip to dream over, frame by frame, the dream carried along its motion")
     variants: Annotated[list[Variant], FIXED] = Field(
         default_factory=list,
         description="lanes rendered side by side in one batch, each {name, seed, start, dream: {objective}, motion, color}",
@@ -127,7 +131,9 @@ class Config(Section):
             raise ValueError("duration: 'audio' needs an audio section, e.g. audio: {file: track.ogg}")
         if self.duration != "audio" and self.frame_count > MAX_FRAMES:
             raise ValueError(f"duration: gives {self.frame_count} frames, more than {MAX_FRAMES}")
-        sound = {name: np.zeros(1) for name in SOUND_NAMES} if self.audio else {}
+        check_loop(self)
+        heard = self.audio or (self.video and self.video.sound)  # a clip's own sound is checked when it is loaded
+        sound = {name: np.zeros(1) for name in SOUND_NAMES} if heard else {}
         for path, spec, interpolation, _ in self.schedules():
             try:
                 schedule = Schedule.parse(spec, interpolation)
@@ -183,6 +189,8 @@ class Config(Section):
 
     @property
     def frame_count(self) -> int:
+        if self.loop is not None and self.loop.length is not None:
+            return frames_of(self.loop.length, self.fps)
         if self.frames is not None:
             return self.frames
         if self.duration == "audio":
@@ -199,6 +207,7 @@ class Config(Section):
             ("color", self.color, "linear"),
         ]
         parts += [(f"dream.objective.{i}", t, self.dream.interpolation) for i, t in enumerate(self.dream.objective or [])]
+        parts += [("video", self.video, "linear")] if self.video else []
         found = []
         for prefix, part, interpolation in parts:
             for name, info in type(part).model_fields.items():

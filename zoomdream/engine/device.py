@@ -2,9 +2,9 @@
 
 ``auto`` prefers CUDA, then Apple's MPS, then the CPU. Reduced precision is taken where it was
 measured to pay: bf16 (or fp16 where a GPU has no bf16) on CUDA, and bf16 on CPUs with native
-bf16 instructions (AVX512-BF16 or AMX), where InceptionV3's ascent step runs about 1.5x faster
-with the look unchanged (README, "Performance"); ``bf16`` forces it on any CPU. Elsewhere, and
-for ``fp16`` off CUDA, the dream runs in fp32.
+bf16 instructions (AVX512-BF16 or AMX) for the networks that gain from it (InceptionV3's ascent
+step runs about 2.8x faster with the look unchanged; README, "bf16 on the CPU"); ``bf16``
+forces it on any CPU. Elsewhere, and for ``fp16`` off CUDA, the dream runs in fp32.
 """
 
 from __future__ import annotations
@@ -49,15 +49,16 @@ def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
     return any(flag in flags.split() for flag in NATIVE_BF16_FLAGS)
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype of the dream, or None for fp32."""
+def autocast_dtype(precision: str, device: torch.device, cpu_gains: bool = True) -> torch.dtype | None:
+    """The autocast dtype of the dream, or None for fp32; ``cpu_gains``: whether the network is
+    one whose step bf16 makes faster on the CPU (``models.CPU_BF16_GAINS``)."""
     if precision == "fp32":
         return None
     if device.type == "cuda":
         if precision == "auto":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return {"fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-    if device.type == "cpu" and (precision == "bf16" or (precision == "auto" and cpu_has_native_bf16())):
+    if device.type == "cpu" and (precision == "bf16" or (precision == "auto" and cpu_gains and cpu_has_native_bf16())):
         return torch.bfloat16
     return None  # fp16 is a GPU format: a recipe written for one renders in fp32 elsewhere
 

@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..config import Config, ConfigError, ScheduleField
+from ..config.loop import cyclic, loop_times, timing
 from ..dream.settings import Settings
 from ..motion.camera import per_frame
 from ..motion.path import CameraPath
@@ -69,17 +70,21 @@ class Planner:
         self.per_second = config.motion.per == "second"
         self.scale = config.scale  # jitter is in the recipe's pixels
         clock = Clock(config.fps, config.frame_count, sound or {})
-        frames = np.arange(config.frame_count + LOOKAHEAD, dtype=np.float64)
-        used = config.frame_count + config.motion.dream_every
-        self.tables = {field.path: _table(field, frames, clock, used) for field in config.schedules()}
+        # A loop renders from frame -warmup, and reads every schedule at the loop's time (config.loop).
+        self.first, self.period = (-timing(config).warmup, config.frame_count) if config.loop else (0, None)
+        frames = np.arange(self.first, config.frame_count + LOOKAHEAD, dtype=np.float64)
+        frames = loop_times(frames, self.period) if self.period else frames
+        cycle = self.period if config.loop and config.loop.periodic else None
+        used = config.frame_count - self.first + config.motion.dream_every
+        self.tables = {field.path: _table(field, frames, clock, used, cycle) for field in config.schedules()}
         self.weights = sorted((p for p in self.tables if p.startswith("dream.objective.")), key=lambda p: int(p.split(".")[2]))
 
     def dreams_at_all(self, frames: int) -> bool:
         """False when steps are 0 everywhere: a motion preview that needs no network."""
-        return frames > 0 and bool(self.tables["dream.steps"][:frames].max() > 0)
+        return frames > 0 and bool(self.tables["dream.steps"][: frames - self.first].max() > 0)
 
     def at(self, t: int) -> FramePlan:
-        i = min(t, len(self.tables["dream.steps"]) - 1)
+        i = (t - self.first) % self.period if self.period else min(t, len(self.tables["dream.steps"]) - 1)
         value = {path: float(table[i]) for path, table in self.tables.items()}
         settings = Settings(
             steps=round(value["dream.steps"]),
@@ -108,11 +113,13 @@ def camera_path(planners: "list[Planner]", size: tuple[int, int]) -> CameraPath:
     return CameraPath(lambda t: [planner.at(t).move for planner in planners], size)
 
 
-def _table(field: ScheduleField, frames: np.ndarray, clock: Clock, used: int) -> np.ndarray:
+def _table(field: ScheduleField, frames: np.ndarray, clock: Clock, used: int, cycle: int | None = None) -> np.ndarray:
     """One schedule's value at every frame; a formula that leaves the field's range at a used
-    frame is a one-line error naming the key and the frame."""
+    frame is a one-line error naming the key and the frame. ``cycle``: keyframes joined around
+    a loop of that many frames (``loop.periodic``)."""
     try:
         schedule = Schedule.parse(field.spec, field.interpolation)
+        schedule = cyclic(schedule, cycle, clock.fps) if cycle else schedule
         values = schedule.values(frames, clock)
     except ScheduleError as error:
         raise ConfigError(f"{field.path}: {error}") from None
@@ -122,5 +129,5 @@ def _table(field: ScheduleField, frames: np.ndarray, clock: Clock, used: int) ->
         problem = field.bounds.first_problem(values[:used])
         if problem:
             frame, why = problem
-            raise ConfigError(f"{field.path}: at frame {frame} the expression gives {values[frame]:.6g}; {why}")
+            raise ConfigError(f"{field.path}: at frame {frames[frame]:g} the expression gives {values[frame]:.6g}; {why}")
     return values

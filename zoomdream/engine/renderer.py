@@ -24,6 +24,7 @@ from ..motion.field import MotionField
 from ..motion.sampler import known, warp
 from .device import RenderError, autocast_dtype, pick_device, prepare
 from .plan import FramePlan, Planner, camera_path, sound_features
+from .seamless import Seamless
 
 __all__ = ["Renderer", "RenderError", "start_frame", "with_objective"]
 
@@ -34,6 +35,13 @@ def with_objective(config: Config) -> Config:
         return config
     terms = [objectives.Activation(layer=layer) for layer in models.default_layers(config.model.name)]
     return config.model_copy(update={"dream": config.dream.model_copy(update={"objective": terms})})
+
+
+def footage_source(config: Config, planners: list[Planner]) -> Any:
+    """The recipe's clip as the frames' source (``sources.video``, imported only for a clip)."""
+    from ..sources.video import footage
+
+    return footage(config, planners, camera_path(planners, config.size))
 
 
 def start_frame(config: Config) -> torch.Tensor:
@@ -62,14 +70,16 @@ class Renderer:
     ``frames()`` is the loop: the CLI, the benchmark and the tests all drive it.
     """
 
-    def __init__(self, config: Config, motion: MotionField | None = None):
+    def __init__(self, config: Config, motion: MotionField | None = None, source: Any = None):
         self.device = pick_device(config.device)
         self.config = config
         self.lanes = [with_objective(lane) for _, lane in config.lanes()]
         features = sound_features(config)
         self.planners = [Planner(lane, features) for lane in self.lanes]
-        self.motion = motion or camera_path(self.planners, config.size)
-        self.dtype = autocast_dtype(config.precision, self.device)
+        # A clip (``video``) gives every frame's fresh picture and its optical flow is the motion field.
+        self.source = source if source is not None or config.video is None else footage_source(config, self.planners)
+        self.motion = motion or (self.source.motion if self.source else camera_path(self.planners, config.size))
+        self.dtype = autocast_dtype(config.precision, self.device, config.model.name in models.CPU_BF16_GAINS)
         self.generator = torch.Generator().manual_seed(config.seed)
         # Noise of each lane comes from its own generator, so a lane renders the same alone or beside others.
         self.lane_generators = [torch.Generator().manual_seed(lane.seed + NOISE_SEED) for lane in self.lanes]
@@ -77,11 +87,15 @@ class Renderer:
         dreams = self.planners[0].dreams_at_all(config.frame_count)
         self.net, self.terms = self._network(layers) if dreams else (None, [])
         self.colors = color.ColorCoherence([self._color_settings(lane) for lane in self.lanes], config.motion.dream_every)
-        self.start = torch.cat([start_frame(lane) for lane in self.lanes])  # read now: a bad file stops us early
+        # Read now: a bad file stops us early.
+        self.start = self.source.start() if self.source else torch.cat([start_frame(lane) for lane in self.lanes])
         self.x: torch.Tensor | None = None  # the last dreamed frame
         self.velocity: torch.Tensor | None = None  # the dream's change at that frame (see _calm)
         self.known: torch.Tensor | None = None  # (B, 1, H, W): where the velocity was carried from seen ground
-        self.next_frame = 0
+        # A loop renders a warm-up before its frame 0 (not written) and draws its tail toward it.
+        self.seamless = Seamless(config) if config.loop else None
+        self.first = self.seamless.first if self.seamless else 0  # the first frame rendered
+        self.next_frame = self.first
 
     def _network(self, layers: list[str]) -> tuple[Any, list[list[Objective]]]:
         """The cut network, laid out for the device, and each lane's objective terms built for it."""
@@ -106,11 +120,15 @@ class Renderer:
         """
         total = self.config.frame_count
         if self.x is None and self.next_frame < total:
-            self.x, self.next_frame = self._dreamed(self.start.to(self.device), 0), 1
-            yield 0, self.x[None]
+            self.x, self.next_frame = self._dreamed(self.start.to(self.device), self.first), self.first + 1
+            yield self.first, self.x[None]
+        every = self.seamless.timing.every if self.seamless else self.config.motion.dream_every
         while self.next_frame < total:
             t = self.next_frame
-            frames = self.interval(self.x, t, min(self.config.motion.dream_every, total - t))
+            k = min(every, total - t)
+            if self.seamless is not None:  # the loop's head's past, dreamed again beside its tail
+                self.seamless.before(self, t, k)
+            frames = self.interval(self.x, t, k)
             self.x, self.next_frame = frames[-1], t + len(frames)
             yield t, frames
 
@@ -126,11 +144,15 @@ class Renderer:
         for i, move in enumerate(moves):
             sharpness = lane_values([planner.at(t + i).move.sharpen for planner in self.planners])
             carried.append(warp(carried[-1], move, sharpness, fill=self._fill))
+            if self.source is not None:  # the clip's own frame, the dream carried onto it
+                carried[-1] = self.source.fresh(t + i, carried[-2], carried[-1], move, sharpness)
         carried = carried[1:]
         path = field.chain(moves)
         if self.velocity is not None:
             self.velocity = warp(self.velocity, path[-1], signed=True)
             self.known = known(path[-1], self.velocity)
+            if self.source is not None:  # carry 0 dreams afresh, a cut keeps nothing of the old shot
+                self.known = self.known * self.source.kept(t + k - 1).to(self.known).view(-1, 1, 1, 1)
         dreamed = self._dreamed(carried[-1], t + k - 1)
         if k == 1:
             return dreamed[None]
@@ -166,9 +188,13 @@ class Renderer:
             x = (x + noise.to(x)).clamp(0, 1)
         if self.net is not None and plans[0].settings.steps > 0:
             x = self._calm(x, self._dream(x, plans), lane_values([p.calm for p in plans]))
+        if self.source is not None and self.source.cut(t):  # a new shot: its own colours are the reference
+            self.colors.references = [None] * len(self.lanes)
         x = self.colors(x, lane_values([p.color_strength for p in plans]))
         if not bool(torch.isfinite(x).all()):
             raise RenderError(f"frame {t}: the dream produced NaN or Inf; lower dream.step_size or set precision: fp32")
+        if self.seamless is not None:  # a loop's tail, drawn toward the frames before its first
+            x, self.velocity = self.seamless.pull(x, self.velocity, t)
         return x
 
     def _calm(self, x: torch.Tensor, dreamed: torch.Tensor, calm: torch.Tensor) -> torch.Tensor:
@@ -200,6 +226,7 @@ class Renderer:
             "velocity": None if self.velocity is None else self.velocity.detach().float().cpu().clone(),
             "generators": [g.get_state() for g in [self.generator, *self.lane_generators]],
             "color": self.colors.state_dict(),
+            **({"loop": self.seamless.state_dict()} if self.seamless else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -208,3 +235,5 @@ class Renderer:
         self.colors.load_state_dict(state["color"])
         self.x, self.next_frame = state["frame"].to(self.device), state["next_frame"]
         self.velocity = None if state["velocity"] is None else state["velocity"].to(self.device)
+        if self.seamless is not None:
+            self.seamless.load_state_dict(state["loop"], self)

@@ -15,12 +15,12 @@ import torch
 from torch import nn
 
 from . import bundled, torchvision_zoo
-from .bundled import BUNDLED
+from .bundled import BUNDLED, CPU_BF16_GAINS
 from .errors import ModelError, did_you_mean
 from .feature_net import Backbone, FeatureNet, cut
 from .layers import layer_widths, middle_layer, output_shapes
 
-__all__ = ["BUNDLED", "FeatureNet", "ModelError", "default_layers", "layer_widths", "list_layers", "load_feature_net"]
+__all__ = ["BUNDLED", "CPU_BF16_GAINS", "FeatureNet", "ModelError", "default_layers", "layer_widths", "list_layers", "load_feature_net"]
 
 
 def _check_known(name: str) -> None:

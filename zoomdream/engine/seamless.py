@@ -1,0 +1,204 @@
+"""A seamless loop (``loop:``): the tail of the loop converges to the frames before its head while
+the dream keeps running, so the frame after the last one is the first one.
+
+The render starts ``warmup`` frames before the loop's frame 0 (those are rendered, not
+written) and every schedule is read at the loop's time, so the warm-up's last frames
+-crossfade .. -1 move exactly like the loop's last frames. Those frames (the head's past) are
+rendered again beside the tail: the renderer's state is kept when the warm-up reaches frame
+-crossfade and, across the crossfade, the same frames are dreamed again from it (same noise,
+same jitter, so bit for bit the same on the CPU). Each dreamed frame of the tail is then drawn
+toward the head's past frame of the same place in the loop: a Laplacian pyramid of the
+difference, coarse levels first (layout and colour), fine detail last, each level's share
+rising smoothly from 0 to 1. At the loop's last frame every level is the past's, which is
+frame -1, the frame frame 0 was dreamed from: the seam is an ordinary step of the dream.
+
+Both are real dreams at full contrast, and at any time most levels come from one of them, so
+there is no double exposure of two half-contrast dreams (a plain dissolve); the dream runs on
+over the pulled frames and grows its motifs into what it was drawn toward. The velocity of the
+dream (``dream.calm``) is drawn along the same way, so the tail also ends with the past's
+momentum. Cost: the warm-up and the crossfade are rendered beyond the loop's frames.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..config import Config
+from ..config.loop import timing
+from ..errors import ZoomdreamError
+
+SPAN = 0.6  # each pyramid level's share rises over this fraction of the crossfade; coarse levels start first
+SMALLEST = 8  # the coarsest level is the first one with a side below twice this many pixels
+STATE = ("x", "velocity", "known", "generator", "lane_generators", "colors")  # what the past swaps in the renderer
+
+
+def smoothstep(u: float) -> float:
+    u = min(max(u, 0.0), 1.0)
+    return u * u * (3 - 2 * u)
+
+
+def shares(progress: float, levels: int, span: float | None = None) -> list[float]:
+    """Each level's share of the target (finest first) at ``progress`` (0 .. 1) through the crossfade:
+    the coarsest level starts at 0, the finest ends at 1, each rises over ``span`` (default SPAN)."""
+    span = SPAN if span is None else span
+    if levels == 1:
+        return [smoothstep(progress)]
+    return [smoothstep((progress - (1 - span) * (levels - 1 - k) / (levels - 1)) / span) for k in range(levels)]
+
+
+_BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+
+
+def _down(x: torch.Tensor) -> torch.Tensor:
+    """Blur (5-tap binomial, reflected edges) and keep every other pixel."""
+    c = x.shape[1]
+    kernel = _BINOMIAL.to(x)
+    x = F.pad(x, (2, 2, 2, 2), mode="reflect")
+    x = F.conv2d(x, kernel.view(1, 1, 1, 5).expand(c, 1, 1, 5), groups=c)
+    x = F.conv2d(x, kernel.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
+    return x[..., ::2, ::2]
+
+
+def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def level_count(height: int, width: int) -> int:
+    """Pyramid levels for frames of this size: halving until a side drops below 2 * SMALLEST."""
+    levels, side = 1, min(height, width)
+    while side >= 2 * SMALLEST and side >= 4:
+        side, levels = (side + 1) // 2, levels + 1
+    return levels
+
+
+def pull(x: torch.Tensor, target: torch.Tensor, weights: list[float]) -> torch.Tensor:
+    """``x`` moved toward ``target`` by ``weights[k]`` of the difference's pyramid level k (0 finest).
+
+    The levels sum back to the difference exactly, so weights of 1 everywhere give ``target``.
+    """
+    difference = target - x
+    gaussians = [difference]
+    for _ in range(len(weights) - 1):
+        gaussians.append(_down(gaussians[-1]))
+    out = weights[-1] * gaussians[-1]
+    for k in range(len(weights) - 2, -1, -1):
+        detail = gaussians[k] - _up(gaussians[k + 1], gaussians[k])
+        out = _up(out, gaussians[k]) + weights[k] * detail
+    return x + out
+
+
+class Past:
+    """The renderer's state at frame -crossfade, carried on frame by frame beside the tail."""
+
+    def __init__(self, state: dict[str, Any], next_frame: int):
+        self.state, self.next_frame = state, next_frame
+
+    @classmethod
+    def of(cls, renderer: Any) -> "Past":
+        """A copy of the renderer's state now (its next frame is the past's first)."""
+        state = {name: copy.deepcopy(getattr(renderer, name)) for name in STATE if name not in ("generator", "lane_generators")}
+        state["generator"] = _clone(renderer.generator)
+        state["lane_generators"] = [_clone(g) for g in renderer.lane_generators]
+        return cls(state, renderer.next_frame)
+
+    def advance(self, renderer: Any, k: int) -> torch.Tensor:
+        """Dream the past's next ``k`` frames with the renderer's own code; returns the last one."""
+        self._swap(renderer)
+        try:
+            frames = renderer.interval(renderer.x, self.next_frame, k)
+            renderer.x = frames[-1]
+        finally:
+            self._swap(renderer)
+        self.next_frame += k
+        return self.state["x"]
+
+    def _swap(self, renderer: Any) -> None:
+        for name in STATE:
+            mine = self.state[name]
+            self.state[name] = getattr(renderer, name)
+            setattr(renderer, name, mine)
+
+    def state_dict(self) -> dict[str, Any]:
+        s = self.state
+        return {
+            "next_frame": self.next_frame,
+            "frame": s["x"].detach().float().cpu().clone(),
+            "velocity": None if s["velocity"] is None else s["velocity"].detach().float().cpu().clone(),
+            "generators": [g.get_state() for g in [s["generator"], *s["lane_generators"]]],
+            "color": s["colors"].state_dict(),
+        }
+
+    @classmethod
+    def from_state(cls, saved: dict[str, Any], renderer: Any) -> "Past":
+        generators = [torch.Generator() for _ in range(1 + len(renderer.lane_generators))]
+        for generator, state in zip(generators, saved["generators"]):
+            generator.set_state(state)
+        colors = copy.deepcopy(renderer.colors)
+        colors.load_state_dict(saved["color"])
+        velocity = None if saved["velocity"] is None else saved["velocity"].to(renderer.device)
+        state = {"x": saved["frame"].to(renderer.device), "velocity": velocity, "known": None,
+                 "generator": generators[0], "lane_generators": generators[1:], "colors": colors}  # fmt: skip
+        return cls(state, saved["next_frame"])
+
+
+def _clone(generator: torch.Generator) -> torch.Generator:
+    twin = torch.Generator()
+    twin.set_state(generator.get_state())
+    return twin
+
+
+class Seamless:
+    """The loop's part of the frame algorithm: where the render starts, the head's past, the pull."""
+
+    def __init__(self, config: Config):
+        self.timing = timing(config)
+        self.first = -self.timing.warmup
+        self.past: Past | None = None
+        self.levels = level_count(*config.frame_size[::-1])
+
+    @property
+    def fade_start(self) -> int:
+        return self.timing.length - self.timing.crossfade
+
+    def before(self, renderer: Any, t: int, k: int) -> None:
+        """Called before the renderer makes frames t .. t+k-1: keeps its state at -crossfade, and
+        across the crossfade dreams the same interval of the head's past first."""
+        if t == -self.timing.crossfade:
+            self.past = Past.of(renderer)
+        if t >= self.fade_start:
+            assert self.past is not None and self.past.next_frame == t - self.timing.length, "the head's past is out of step"
+            self.past.advance(renderer, k)
+
+    def progress(self, t: int) -> float:
+        return (t - self.fade_start + 1) / self.timing.crossfade
+
+    def pull(self, x: torch.Tensor, velocity: torch.Tensor | None, t: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A dreamed frame of the tail (and the dream's velocity there) drawn toward the head's past."""
+        if t < self.fade_start or t >= self.timing.length:
+            return x, velocity
+        assert self.past is not None
+        now, before = shares(self.progress(t), self.levels), shares(self.progress(t - self.timing.every), self.levels)
+        # The share of the past already in x (drawn at the tail's last dreamed frame) is carried
+        # along; only the rest is drawn now.
+        weights = [1.0 if b >= 1 else (n - b) / (1 - b) for n, b in zip(now, before)]
+        x = pull(x, self.past.state["x"].to(x), weights).clamp(0, 1)
+        past_velocity = self.past.state["velocity"]
+        if velocity is not None and past_velocity is not None:
+            velocity = pull(velocity, past_velocity.to(velocity), weights)
+        return x, velocity
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"timing": list(self.timing), "past": None if self.past is None else self.past.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any], renderer: Any) -> None:
+        if list(state["timing"]) != list(self.timing):
+            raise ZoomdreamError(
+                f"cannot resume: the loop changed (was {tuple(state['timing'])} frames of length, warm-up, crossfade and "
+                f"dream interval, now {tuple(self.timing)}); render with --overwrite to start again",
+                "--overwrite",
+            )
+        self.past = None if state["past"] is None else Past.from_state(state["past"], renderer)
