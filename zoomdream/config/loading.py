@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import yaml
 from pydantic import ValidationError
 
-from ..files import read_text
+from ..io.files import read_text
 from ..schedules.keyframes import shown
 from ..schedules.sound import SoundError, track_seconds
 from .errors import ConfigError, format_error

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..files import read_text
+from ..io.files import read_text
 from .errors import DeforumError, shown
 
 SETTINGS_HINT = "give the *_settings.txt (JSON text) Deforum saved next to its frames"
