@@ -171,9 +171,21 @@ def test_noise_being_dreamed_over_is_no_collapse():
     early, _ = look.spans(flat(n, boil=boil))
     assert 20 <= early.start <= 40 and len(early) == 10
     assert words(flat(n, boil=boil, centroid=melting))["centroid"] == "ok"
-    assert words(flat(n, centroid=melting))["centroid"] == "collapse", "without settling boil frames 9-18 are early"
+    assert look.spans(flat(n, centroid=melting))[0] == range(9, 19), "without settling boil frames 9-18 are early"
     falling = [m - (0.03 * max(0, i - 40) / 55) for i, m in enumerate(melting)]
     assert words(flat(n, boil=boil, centroid=falling))["centroid"] == "collapse"
+
+
+def test_motifs_growing_to_their_size_are_no_collapse():
+    """The quickstart's 96 frames: after the noise is dreamed over, the motifs grow (the centroid
+    falls by a third) and then keep their size: not the detail melting, which keeps falling."""
+    n = 96
+    boil = [None] + [0.014 + 0.04 * 0.85**i for i in range(n - 1)]
+    grown = [0.045 + 0.3 * 0.85**i + 0.03 * max(0.0, 1 - i / 70) for i in range(n)]  # level from frame 70
+    verdict = next(v for v in look.verdicts(flat(n, boil=boil, centroid=grown)) if v.curve == "centroid")
+    assert verdict.figure < look.COLLAPSE and verdict.word == "ok" and "grew to their size" in verdict.note
+    melted = [0.12 * 0.45 ** (i / (n - 1)) for i in range(n)]  # to less than half, level or not
+    assert words(flat(n, centroid=melted))["centroid"] == "collapse"
 
 
 def test_verdict_carries_its_figure():

@@ -1,20 +1,19 @@
-import imageio_ffmpeg
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from pathlib import Path
 
 import zoomdream
+from helpers import decode
 from zoomdream.engine.preview import preview_config
 
 PHOTO = Path(__file__).parent.parent / "configs" / "coffee.jpg"
 
 
 def frames_of(video):
-    reader = imageio_ffmpeg.read_frames(str(video))
-    info = next(reader)
-    width, height = info["size"]
-    return info, [np.frombuffer(f, np.uint8).reshape(height, width, 3).astype(np.float32) / 255 for f in reader]
+    frames = decode(video)
+    return {"size": (frames.shape[2], frames.shape[1])}, [f.astype(np.float32) / 255 for f in frames]
 
 
 def test_preview_is_cheaper_and_lands_beside_the_render(tiny_config, tmp_path, cli):

@@ -313,3 +313,19 @@ def test_resuming_a_finished_render_changes_nothing(cli, recipe):
     code, _, err = cli("render", cfg, "--resume")
     assert code == 0 and err == f"zoomdream: {folder} is already finished; nothing to resume\n"
     assert {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("change, named", [("seed=5", "seed was 0, now 5"), ("size=[48, 32]", "size was [64, 48], now [48, 32]"),
+                                           ("model.name=inception_v3_tf", "model was"), ("dream.objective.0.layer=_blocks.3", "dream.objective was")])
+def test_a_finished_render_resumed_with_another_recipe_is_refused(cli, recipe, change, named):
+    """--resume of a finished render is a no-op for the same recipe, and a one-line refusal that
+    names what differs and --overwrite for another: the folder holds the old recipe's render."""
+    cfg, folder = recipe(frames=3)
+    args = ["--set", "dream.objective=[{layer: _blocks.10}]"] if "objective" in change else []
+    assert cli("render", cfg, "--quiet", *args)[0] == 0
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    code, _, err = cli("render", cfg, "--resume", *args, "--set", change)
+    assert code == 2 and err.count("\n") == 1
+    assert "holds a finished render of another recipe" in err and named in err and err.rstrip().endswith("--overwrite")
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()} == before, "nothing was touched"
+    assert cli("render", cfg, "--resume", *args)[0] == 0, "the same recipe is still the no-op it was"

@@ -191,7 +191,9 @@ LUMA_DRIFT = 0.15  # fitted change over the render: about a third of the band
 FADE = 0.7  # saturation or contrast falling below 70 % of its early value: greying out
 BURN = 1.4  # saturation rising past 140 % of its early value
 CLIP_BURN = 0.05  # 5 % of values pinned at black or white: crushed or blown areas show
-COLLAPSE = 0.75  # centroid falling more than 25 %: the detail has melted into blobs
+COLLAPSE = 0.75  # centroid falling more than 25 % and still falling: the detail is melting into blobs
+DEEP_COLLAPSE = 0.5  # fallen to half: blobs, even if the fall has stopped
+STILL_FALLING = 0.15  # fitted fall over the last quarter, as a share of its mean: not yet level
 FLICKER = 0.05  # median boil: about 13 steps of 255 per frame everywhere, a visible crawl
 SPIKE, SPIKE_REACH = 3.0, 5  # a frame boiling 3x the median of the 5 frames either side (and 0.02 more) jumps
 
@@ -259,10 +261,18 @@ def _boil(v: Figures, early: range, late: range) -> Verdict:
 
 
 def _centroid(v: Figures, early: range, late: range) -> Verdict:
+    """A fall that levels off is motifs growing to the size they keep (a short render from noise
+    ends there); a fall still going at the end, or one to half, is the detail melting."""
     start, end = _early_late(v, early, late)
     ratio = end / start if start > 0 else 1.0
     note = f"{start:.3f} early -> {end:.3f} late cycles/px ({ratio:.0%})"
-    return Verdict("centroid", "collapse" if ratio < COLLAPSE else "ok", ratio, note)
+    last = [x for x in v[len(v) - max(8, len(v) // 4) :] if x is not None]
+    falling = -_slope_change(last) / (sum(last) / len(last)) if last and sum(last) > 0 else 0.0
+    if ratio < DEEP_COLLAPSE or (ratio < COLLAPSE and falling > STILL_FALLING):
+        return Verdict("centroid", "collapse", ratio, f"{note}, {falling:.0%} fall over the last quarter")
+    if ratio < COLLAPSE:
+        return Verdict("centroid", "ok", ratio, f"{note}: motifs grew to their size, level over the last quarter")
+    return Verdict("centroid", "ok", ratio, note)
 
 
 JUDGES: dict[str, Callable[[Figures, range, range], Verdict]] = {
