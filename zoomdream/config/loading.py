@@ -15,6 +15,7 @@ from ..schedules.sound import SoundError, track_seconds
 from .errors import ConfigError, format_error
 from .paths import absolute, rebase
 from .schema import Config
+from . import video as footage
 
 
 def _parse_yaml(text: str, origin: str) -> Any:
@@ -109,7 +110,20 @@ def load_config(
     config = rebase(validate(raw, origin), absolute(base))
     if config.duration == "audio":
         config = validate({**config.model_dump(mode="json"), "duration": _audio_seconds(config)}, origin)
+    if config.video is not None:
+        config = _with_clip(config, origin)
     return config
+
+
+def _with_clip(config: Config, origin: str) -> Config:
+    """``video:``: the clip's rate, length, display size and sound where the recipe leaves them unset."""
+    values = footage.resolved(config)
+    try:
+        return validate({**config.model_dump(mode="json"), **values}, origin)
+    except ConfigError as error:
+        if "video" not in values:
+            raise
+        raise ConfigError(f"{error} ({config.video.file} has no sound of its own)") from None
 
 
 def _audio_seconds(config: Config) -> float:

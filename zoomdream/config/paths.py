@@ -27,6 +27,8 @@ def path_fields(config: BaseModel) -> Iterator[tuple[BaseModel, str]]:
         yield config.model, "weights"
     if config.audio:
         yield config.audio, "file"
+    if getattr(config, "video", None):
+        yield config.video, "file"
 
 
 def rebase(config: BaseModel, change: Callable[[str], str]) -> BaseModel:

@@ -11,6 +11,8 @@ import functools
 import os
 import re
 import subprocess
+import tempfile
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Iterator, Sequence
@@ -118,3 +120,136 @@ def decode_video(path: Path) -> Iterator[np.ndarray]:
     width, height = next(reader)["size"]
     for data in reader:
         yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
+
+
+# -- a clip as input: probing (no ffprobe ships, so ffmpeg's own framecrc muxer answers) and streamed decoding --
+
+DISCARD = 0x4  # AV_PKT_FLAG_DISCARD: a packet an edit list cuts away, which the decoder drops
+
+
+@dataclass(frozen=True)
+class VideoProbe:
+    """What a video file holds, as exactly as ffmpeg knows it.
+
+    ``rate``: the frame rate as a fraction (30000/1001, not 29.97), the decoder's own time base;
+    ``size``: the decoded frame as ffmpeg delivers it, rotation metadata applied; ``sar``: its
+    sample aspect ratio; ``times``: every frame's presentation time in seconds from the file's
+    start, in order (``-ss`` counts from there); ``audio``: each sound stream's channel layout.
+    """
+
+    rate: Fraction
+    size: tuple[int, int]
+    sar: Fraction
+    rotation: float
+    times: tuple[float, ...]
+    audio: tuple[str, ...]
+
+    @property
+    def display(self) -> tuple[int, int]:
+        """The size a player shows: non-square pixels widened (or narrowed) to square ones."""
+        return max(1, round(self.size[0] * self.sar)), self.size[1]
+
+    @property
+    def seconds(self) -> float:
+        return len(self.times) / self.rate
+
+
+class ProbeError(ValueError):
+    """A file that is no usable video; the message is the reason, for the caller to put in one line."""
+
+
+def _framecrc(args: Sequence[str]) -> tuple[dict[str, str], list[list[str]]]:
+    """``ffmpeg ... -f framecrc -`` as its header (``#tb 0`` -> '1/30000') and its packet rows."""
+    done = run(["-v", "error", "-nostdin", *args, "-f", "framecrc", "-"])
+    if done.returncode != 0:
+        raise ProbeError(cause(done.stderr) or f"ffmpeg exit code {done.returncode}")
+    header, rows = {}, []
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("#"):
+            key, _, value = line[1:].partition(":")
+            header[key.strip()] = value.strip()
+        elif line.strip():
+            rows.append([part.strip() for part in line.split(",")])
+    return header, rows
+
+
+def probe_video(path: Path) -> VideoProbe:
+    """Rate, size, rotation, every frame's time and the sound streams of a video file, or ProbeError.
+
+    One decoded frame gives the exact rate (the raw encoder's time base is the stream's frame
+    period), the rotated size and the SAR; a stream copy of the packets gives every frame's time
+    without decoding, so a long 4K clip is probed in a moment.
+    """
+    readable, report = probe(path)
+    if not readable:
+        raise ProbeError(last_line(report) or "ffmpeg cannot read it")
+    if not [line for line in streams(report, "Video") if "(attached pic)" not in line]:
+        raise ProbeError("it holds no video stream" + (" (only sound)" if streams(report, "Audio") else ""))
+    start = re.search(r"start: (-?\d+(?:\.\d+)?)", report)
+    origin = float(start.group(1)) if start else 0.0
+    rotation = re.search(r"rotation of (-?\d+(?:\.\d+)?) degrees", report)
+    header, _ = _framecrc(["-i", str(path), "-map", "0:V:0", "-frames:v", "1"])
+    packets_header, packets = _framecrc(["-i", str(path), "-map", "0:V:0", "-c", "copy"])
+    try:
+        period = Fraction(header["tb 0"])
+        width, height = (int(side) for side in header["dimensions 0"].split("x"))
+        sar = Fraction(header.get("sar 0", "1/1").replace(":", "/")) or Fraction(1)
+        base = Fraction(packets_header["tb 0"])
+    except (KeyError, ValueError, ZeroDivisionError):
+        raise ProbeError("ffmpeg decodes no frame of it") from None
+    kept = [row for row in packets if len(row) < 7 or not int(row[6].split("=")[-1], 16) & DISCARD]
+    times = tuple(sorted(float(int(row[2]) * base) - origin for row in kept))
+    if not times:
+        raise ProbeError("its video stream holds no frames")
+    rate = 1 / period if period > 0 else Fraction(0)
+    if not 1 <= rate <= 1000 and len(times) > 1:  # no usable time base: the mean rate of the frames
+        rate = Fraction(len(times) - 1) / Fraction(times[-1] - times[0]).limit_denominator(1_000_000)
+    layouts = tuple(re.sub(r"\s*\(.*$", "", line.split(" Hz, ")[1].split(",")[0]) for line in streams(report, "Audio")
+                    if " Hz, " in line)  # fmt: skip
+    return VideoProbe(rate, (width, height), sar, float(rotation.group(1)) if rotation else 0.0, times, layouts)
+
+
+def stream_video(path: Path, size: tuple[int, int], filters: str, seek: float | None = None,
+                 count: int | None = None) -> Iterator[np.ndarray]:
+    """Decoded frames of ``size`` (after ``filters``), uint8 (H, W, 3), read from a pipe one at a time,
+    so a long 4K clip never sits in memory. ``seek``: start at the first frame shown at or after that
+    many seconds from the file's start (an exact seek: ffmpeg decodes from the keyframe before and
+    drops the frames before it). Closing the iterator ends ffmpeg."""
+    width, height = size
+    args = [exe(), "-v", "error", "-nostdin", *(["-ss", f"{seek:.9f}"] if seek else []), "-i", str(path),
+            "-map", "0:V:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough", "-vf", filters,
+            *(["-frames:v", str(count)] if count is not None else []), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]  # fmt: skip
+    log = tempfile.TemporaryFile()
+    child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+    frame = width * height * 3
+    try:
+        while True:
+            data = child.stdout.read(frame)  # type: ignore[union-attr]
+            if len(data) < frame:
+                break
+            yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
+        if child.wait() != 0:
+            log.seek(0)
+            raise ProbeError(cause(log.read()) or f"ffmpeg exit code {child.returncode}")
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()  # type: ignore[union-attr]
+        log.close()
+
+
+PLAYABLE_LAYOUTS = ("mono", "stereo", "5.1", "5.1(side)")  # what every player plays; 5.1(side) is written as 5.1
+MAX_SAMPLE_RATE = 48_000
+
+
+def playable(path: Path) -> list[str]:
+    """Output options that make the first sound stream of ``path`` play everywhere: other channel
+    layouts (2.1, quad, 7.1, 16 channels) mixed down to stereo, rates over 48 kHz resampled."""
+    found = streams(probe(path)[1], "Audio")
+    if not found:
+        return []
+    layout = re.search(r" Hz, ([^,]+),", found[0])
+    rate = re.search(r"(\d+) Hz", found[0])
+    options = [] if layout and layout.group(1).strip() in PLAYABLE_LAYOUTS else ["-ac", "2"]
+    return options + (["-ar", str(MAX_SAMPLE_RATE)] if rate and int(rate.group(1)) > MAX_SAMPLE_RATE else [])

@@ -41,10 +41,11 @@ class Soundtrack:
         return cls(path.resolve(), offset)
 
     def args(self, seconds: float, codec: Codec) -> list[str]:
-        """ffmpeg arguments that add the sound, cut or padded with silence to exactly ``seconds``."""
+        """ffmpeg arguments that add the sound, cut or padded with silence to exactly ``seconds``, in a
+        layout every player plays (a clip's 7.1 or 2.1 comes out as stereo)."""
         return [
             "-ss", f"{self.offset:.6f}", "-i", str(self.file), "-map", "0:v", "-map", "1:a:0",
-            "-af", f"apad=whole_dur={seconds:.6f},atrim=0:{seconds:.6f}", *codec.audio,
+            "-af", f"apad=whole_dur={seconds:.6f},atrim=0:{seconds:.6f}", *ffmpeg.playable(self.file), *codec.audio,
         ]  # fmt: skip
 
 

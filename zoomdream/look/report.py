@@ -1,8 +1,9 @@
 """``zoomdream look``: measure a finished render from its folder and draw what the numbers say.
 
 The frames come from ``frames/*.png`` when the render kept them, else from the video; the
-camera move of each frame is rebuilt from the render's own ``config.yaml``, so boil compares
-each frame with the one before it carried along the same path the renderer used. Drawing is
+camera move of each frame (and over footage, the clip's optical flow) is rebuilt from the
+render's own ``config.yaml``, so boil compares each frame with the one before it carried along
+the same path the renderer used. Drawing is
 plain Pillow (already a dependency): six small line charts do not need a plotting library.
 """
 
@@ -24,6 +25,7 @@ from ..errors import ZoomdreamError
 from ..io import ffmpeg
 from ..io.atomic import write_atomic
 from ..run.folder import Lane, RenderFolder
+from ..sources.video import footage
 from . import figures as look
 from .recorder import LookRecorder
 
@@ -78,7 +80,10 @@ def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[flo
     """The lane's curves, and the frames picked for the contact sheet."""
     source, frames = read_frames(lane)
     picks = set(spaced(lane.config.frame_count, sheet_frames))
-    motion = camera_path([Planner(lane.config, sound_features(lane.config))], lane.config.size)
+    planners = [Planner(lane.config, sound_features(lane.config))]
+    camera = camera_path(planners, lane.config.size)
+    clip = footage(lane.config, planners, camera)  # over footage, boil is measured along the clip's flow
+    motion = clip.motion if clip else camera
     recorder, kept, previous = LookRecorder([lane.stem]), {}, None
     with torch.no_grad():
         for t, image in enumerate(frames):

@@ -148,7 +148,9 @@ def beat_track(onset: np.ndarray, tightness: float = 100.0) -> np.ndarray:
         return np.zeros(0, dtype=int)
     period = tempo_period(onset)
     offsets = np.arange(-period, period + 1)
-    local = np.convolve(onset / (onset.std() + 1e-9), np.exp(-0.5 * (offsets * 32.0 / period) ** 2), "same")
+    # "full" cut to the onset's length: "same" returns the kernel's length when a short track is shorter than it
+    local = np.convolve(onset / (onset.std() + 1e-9), np.exp(-0.5 * (offsets * 32.0 / period) ** 2), "full")
+    local = local[period : period + len(onset)]
     score, back = np.zeros(len(local)), np.full(len(local), -1)
     steps = np.arange(period // 2, 2 * period + 1)
     penalty = -tightness * np.log(steps / period) ** 2
