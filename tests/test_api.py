@@ -93,6 +93,7 @@ def test_a_subscriber_that_raises_does_not_corrupt_the_render(recipe, tmp_path):
     assert len(notices) == 1 and "RuntimeError: the live view broke" in notices[0]
 
 
+@pytest.mark.slow
 def test_stop_token_set_before_the_first_frame_still_leaves_a_resumable_folder(recipe, tmp_path):
     stop = threading.Event()
     stop.set()
@@ -103,6 +104,7 @@ def test_stop_token_set_before_the_first_frame_still_leaves_a_resumable_folder(r
     assert render(recipe("early"), resume=True).frames == 8
 
 
+@pytest.mark.slow
 def test_stop_through_the_token_checkpoints_at_the_frame_in_flight(recipe, tmp_path):
     stopper = StopAt(4)
     with pytest.raises(Interrupted) as info:
@@ -110,6 +112,7 @@ def test_stop_through_the_token_checkpoints_at_the_frame_in_flight(recipe, tmp_p
     assert info.value.done == 5
 
 
+@pytest.mark.slow
 def test_render_folders_are_listed_with_their_state_without_torch(recipe, tmp_path):
     render(recipe("done"))
     stopper = StopAt(2)

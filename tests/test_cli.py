@@ -29,6 +29,7 @@ def test_bad_config_is_one_line_and_exit_2(cli, tiny_config, override, expected)
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_real_process_error_has_no_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("dream:\n  steps: lots\n")
@@ -38,12 +39,14 @@ def test_real_process_error_has_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_missing_start_image(cli, tiny_config):
     code, _, err = cli("render", tiny_config, "--quiet", "--set", "start.image=nowhere.jpg")
     missing = tiny_config.parent / "nowhere.jpg"
     assert (code, err) == (2, f"zoomdream: error: {missing}: not found; check the path\n")
 
 
+@pytest.mark.slow
 def test_missing_start_image_leaves_no_unfinished_render(cli, tiny_config):
     assert cli("render", tiny_config, "--quiet", "--set", "start.image=nowhere.jpg")[0] == 2
     code, _, err = cli("render", tiny_config, "--quiet")
@@ -62,6 +65,7 @@ def test_unknown_model_or_layer(cli, tiny_config, override, expected):
     assert code == 2 and err.startswith(f"zoomdream: error: {expected}") and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_unwritable_output(cli, tiny_config, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -70,6 +74,7 @@ def test_unwritable_output(cli, tiny_config, tmp_path):
     assert "set output.dir to a writable folder" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_existing_render_is_kept_without_overwrite(cli, tiny_config, tmp_path):
     assert cli("render", tiny_config, "--quiet")[0] == 0
     video = tmp_path / "out" / "tiny.mp4"
@@ -100,18 +105,21 @@ def test_layers_unknown_model(cli):
     assert err.rstrip().endswith("did you mean 'inception_v3_tf'?")
 
 
+@pytest.mark.slow
 def test_progress_bar_shows_rate_and_eta(cli, tiny_config):
     code, out, err = cli("render", tiny_config)
     assert code == 0 and "3/3" in err and ("frame/s" in err or "s/frame" in err)
     assert "wrote" in out and "tiny.mp4" in out
 
 
+@pytest.mark.slow
 def test_channel_past_the_layer_width(cli, tiny_config):
     code, _, err = cli("render", tiny_config, "--quiet", "--set", "dream.objective=[{layer: _blocks.10, channels: [5, 500]}]")
     assert code == 2 and err.count("\n") == 1
     assert "dream.objective.0.channels: _blocks.10 has channels 0 to 111, not 500" in err
 
 
+@pytest.mark.slow
 def test_stopped_preview_names_a_command_that_pastes_back(cli, tiny_config, tmp_path, monkeypatch):
     """Paths with spaces, --set values and --preview survive the copy-paste the stop message asks for."""
     recipe = tmp_path / "my recipes" / "tiny.yaml"

@@ -136,6 +136,7 @@ def palette(level, n, seed):
     return [level + 0.2 * (rand(1, 3, 32, 32, seed=seed + i) - 0.5) for i in range(n)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("every", [1, 2])
 def test_rolling_moves_to_a_new_palette_over_its_memory(mode, every):

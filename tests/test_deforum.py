@@ -248,6 +248,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(cli, tmp_path, content, message):
 
 # Needs the lead's merge: motion.tilt_x/tilt_y, color.mode/space/reference, dream.noise and the
 # schedule parser that reads Deforum expressions such as "0: (1.0025+0.002*sin(1.25*3.14*t/30))".
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [FILE_2D, FILE_3D])
 def test_converted_recipe_loads_and_renders(cli, tmp_path, path):
     target = tmp_path / "recipe.yaml"

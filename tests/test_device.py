@@ -26,6 +26,7 @@ def test_missing_device_is_a_user_error():
     assert pick_device("cpu") == torch.device("cpu")
 
 
+@pytest.mark.slow
 def test_reduced_precision_dream_stays_close_to_fp32(tiny_config):
     config = zoomdream.load_config(tiny_config, ["color.match=none"])
     full = Renderer(config)
@@ -36,6 +37,7 @@ def test_reduced_precision_dream_stays_close_to_fp32(tiny_config):
     assert (a - b).abs().mean() < 0.01
 
 
+@pytest.mark.slow
 def test_channels_last_network_gives_the_same_activations():
     net = models.load_feature_net("efficientnet_lite0", ["_blocks.10"])
     x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))

@@ -316,6 +316,7 @@ def render_what_check_accepted(capsys, path: Path, folder: Path, argv: tuple[str
 # --------------------------------------------------------------------------- 1. check on random YAML
 
 
+@pytest.mark.slow
 @_settings(max_examples=100)
 @given(data=config_files())
 def test_check_on_random_config_files_exits_0_or_one_line_2(capsys, tmp_path, data):

@@ -118,6 +118,7 @@ def test_gradient_reaches_input_and_weights_are_frozen(net_name: str, request: p
     assert all(p.grad is None for p in net.parameters())
 
 
+@pytest.mark.slow
 def test_bundled_default_layers_exist_and_load() -> None:
     assert zm.BUNDLED == ("inception_v3_tf", "efficientnet_lite0", "efficientnet_lite2")
     for name in zm.BUNDLED:
@@ -185,6 +186,7 @@ def resnet18_file(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_torchvision_user_weights(resnet18_file: str, no_network: list[object]) -> None:
     net = zm.load_feature_net("resnet18", ["layer2"], weights=resnet18_file)
     x = torch.rand(2, 3, 64, 64)
@@ -203,6 +205,7 @@ def test_torchvision_user_weights(resnet18_file: str, no_network: list[object]) 
     assert no_network == []
 
 
+@pytest.mark.slow
 def test_torchvision_user_weights_with_other_class_count(tmp_path) -> None:
     path = tmp_path / "resnet18_10.pth"
     torch.save(get_model("resnet18", weights=None, num_classes=10).state_dict(), path)
@@ -264,6 +267,7 @@ def test_torchvision_layers_and_defaults_need_no_weights(empty_cache, no_network
 # ---- sizes the network cannot see --------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["inception_v3_tf", "efficientnet_lite0"])
 def test_bundled_models_know_their_smallest_input(name):
     """The constants the bundled models carry are what trying sizes finds, so they cannot drift."""
@@ -273,6 +277,7 @@ def test_bundled_models_know_their_smallest_input(name):
     assert net.min_side == smallest_side(net, torch.device("cpu"))
 
 
+@pytest.mark.slow
 def test_inputs_below_the_smallest_side_are_padded_and_still_get_a_gradient():
     net = zm.load_feature_net("inception_v3_tf", ["mixed_3"])
     assert net.min_side > 20

@@ -45,6 +45,7 @@ def dreamed(net, objective, lanes=1, steps=8, octaves=1):
     return x, dream(x, net, objective, settings, torch.Generator().manual_seed(0), min_side=32)
 
 
+@pytest.mark.slow
 def test_a_guide_pulls_the_dream_toward_what_the_network_sees_in_it(net):
     guide = sources.load_image(COFFEE, SIZE)
 
@@ -57,6 +58,7 @@ def test_a_guide_pulls_the_dream_toward_what_the_network_sees_in_it(net):
     assert likeness(guided) > likeness(unguided) + 0.15
 
 
+@pytest.mark.slow
 def test_guide_features_are_computed_once_per_input_size(net):
     inputs = []
 
@@ -71,6 +73,7 @@ def test_guide_features_are_computed_once_per_input_size(net):
     assert len(inputs) == 6 + 2 and sorted(guide_sizes) == [(46, 46), (64, 64)]
 
 
+@pytest.mark.slow
 def test_diversity_makes_the_lanes_differ(net):
     def similarity(frames):
         with torch.no_grad():
@@ -97,6 +100,7 @@ def kinds():
     KINDS.update(saved)
 
 
+@pytest.mark.slow
 def test_a_new_kind_is_one_registered_class(kinds, net):
     @register
     class Brightness(Kind):

@@ -16,6 +16,7 @@ def frames_of(video):
     return {"size": (frames.shape[2], frames.shape[1])}, [f.astype(np.float32) / 255 for f in frames]
 
 
+@pytest.mark.slow
 def test_preview_is_cheaper_and_lands_beside_the_render(tiny_config, tmp_path, cli):
     config = zoomdream.load_config(tiny_config, ["size=[128, 96]", "dream.steps=3", "dream.octaves=3"])
     preview = preview_config(config)

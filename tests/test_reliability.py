@@ -75,6 +75,7 @@ def test_resume_is_bit_identical_with_every_new_mode_on(cli, recipe, monkeypatch
     assert pngs(cut) == pngs(whole) and len(pngs(whole)) == 9
 
 
+@pytest.mark.slow
 def test_sigterm_exits_143(cli, recipe, monkeypatch):
     cfg, folder = recipe()
     stop_at(monkeypatch, 1, signal.SIGTERM)
@@ -82,6 +83,7 @@ def test_sigterm_exits_143(cli, recipe, monkeypatch):
     assert code == 143 and checkpoint.load(RenderFolder(folder).checkpoint).next_frame == 2
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_changed_config(cli, recipe, monkeypatch):
     cfg, _ = recipe()
     stop_at(monkeypatch, 2)
@@ -129,6 +131,7 @@ def test_write_failure_keeps_frames_and_checkpoint_then_resumes(cli, recipe, mon
     assert frame_count(folder / "full.mp4") == 8
 
 
+@pytest.mark.slow
 def test_failing_encoder_is_one_line(cli, recipe, monkeypatch):
     cfg, folder = recipe()
     original = VideoSink.write
@@ -145,6 +148,7 @@ def test_failing_encoder_is_one_line(cli, recipe, monkeypatch):
     assert checkpoint.load(RenderFolder(folder).checkpoint).next_frame == 2
 
 
+@pytest.mark.slow
 def test_output_folder_deleted_mid_render(cli, recipe, monkeypatch, tmp_path):
     cfg, folder = recipe()
     original = Renderer._dreamed
@@ -160,6 +164,7 @@ def test_output_folder_deleted_mid_render(cli, recipe, monkeypatch, tmp_path):
     assert code == 2 and err.count("\n") == 1 and str(folder) in err
 
 
+@pytest.mark.slow
 def test_nan_stops_before_the_frame_is_written(cli, recipe, monkeypatch):
     cfg, folder = recipe()
     original = Renderer._dream
@@ -177,6 +182,7 @@ def test_nan_stops_before_the_frame_is_written(cli, recipe, monkeypatch):
     assert sorted(pngs(folder)) == [f"{i:06d}.png" for i in range(3)]
 
 
+@pytest.mark.slow
 def test_second_render_into_a_busy_folder_is_refused(cli, recipe):
     cfg, folder = recipe()
     folder.mkdir()
@@ -306,6 +312,7 @@ def test_every_refusal_names_a_command_that_finishes_the_render(cli, recipe, mon
     assert not (folder / "state").exists() and len(pngs(folder)) == 3
 
 
+@pytest.mark.slow
 def test_resuming_a_finished_render_changes_nothing(cli, recipe):
     cfg, folder = recipe(frames=3)
     assert cli("render", cfg, "--quiet")[0] == 0
@@ -317,6 +324,7 @@ def test_resuming_a_finished_render_changes_nothing(cli, recipe):
 
 @pytest.mark.parametrize("change, named", [("seed=5", "seed was 0, now 5"), ("size=[48, 32]", "size was [64, 48], now [48, 32]"),
                                            ("model.name=inception_v3_tf", "model was"), ("dream.objective.0.layer=_blocks.3", "dream.objective was")])
+@pytest.mark.slow
 def test_a_finished_render_resumed_with_another_recipe_is_refused(cli, recipe, change, named):
     """--resume of a finished render is a no-op for the same recipe, and a one-line refusal that
     names what differs and --overwrite for another: the folder holds the old recipe's render."""

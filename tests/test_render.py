@@ -15,6 +15,7 @@ from zoomdream.engine.renderer import Renderer
 from conftest import rendered
 
 
+@pytest.mark.slow
 def test_end_to_end_mp4_frames_and_records(tiny_config, tmp_path):
     result = zoomdream.render(tiny_config)
     out = tmp_path / "out"
@@ -38,6 +39,7 @@ def test_end_to_end_mp4_frames_and_records(tiny_config, tmp_path):
     assert not list(out.glob(".*part*"))
 
 
+@pytest.mark.slow
 def test_same_seed_renders_identically(tiny_config):
     config = zoomdream.load_config(tiny_config)
     assert torch.equal(rendered(Renderer(config)), rendered(Renderer(config)))
@@ -114,6 +116,7 @@ def test_calm_dreams_boil_less(tiny_config, tmp_path):
     assert calm < 0.8 * restless, (calm, restless)
 
 
+@pytest.mark.slow
 def test_ground_the_camera_reveals_takes_the_whole_dream_change(tiny_config):
     """Momentum carries the dream's change only where a frame showed the ground before; new ground
     at a zoom-out's border has none to carry and takes this frame's change in full, as frame 0 does."""
