@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
 from .camera import camera
 from .field import Homography
 
+# What a lane's rates between two frames hold, per frame (``engine.plan.CameraRates``).
 RATE_NAMES = ("zoom", "rotate", "pan_x", "pan_y", "tilt_x", "tilt_y", "center_x", "center_y")
 
 
-class Rates(Protocol):
-    """One lane's camera between two frames, per frame (``engine.plan.CameraRates``)."""
-
-    zoom: float
-    rotate: float
-    pan_x: float
-    pan_y: float
-    tilt_x: float
-    tilt_y: float
-    center_x: float
-    center_y: float
-
-
-def matrices(rates: Sequence[Rates], size: tuple[int, int]) -> torch.Tensor:
+def matrices(rates: Sequence[Any], size: tuple[int, int]) -> torch.Tensor:
     """Lanes' rates as the camera's sampling matrices, composed in float64 on the CPU (MPS has none)."""
     columns = [torch.tensor([getattr(r, name) for r in rates], dtype=torch.float64) for name in RATE_NAMES]
     return camera(*columns, size=size)
@@ -35,7 +23,7 @@ class CameraPath:
     """Every lane's camera move into frame t, built for the recipe's ``size`` (so a scaled render,
     a preview, moves exactly the same), once per frame however often it is asked for."""
 
-    def __init__(self, rates: Callable[[int], Sequence[Rates]], size: tuple[int, int]):
+    def __init__(self, rates: Callable[[int], Sequence[Any]], size: tuple[int, int]):
         self.rates, self.size = rates, size
         self._cache: dict[int, Homography] = {}
 
