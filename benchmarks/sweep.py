@@ -13,6 +13,9 @@ scheduling and its worker process (which imports torch once). Ray's cluster star
 Throughput: ``configs/sweep.yaml --grid seed=1,2 --preview`` (8 cells) under ``local`` (one cell
 at a time with both threads), ``ray`` (the same: one cell per node) and ``ray`` with one CPU
 per cell (two cells at once, one thread each: what "two renders only share the cores" measures).
+Each engine runs ``--rounds`` times (2), the engines' order alternating from round to round, and
+its fastest run is printed with every run's wall time and load: on a machine shared with other
+work, a single run measures the neighbours as much as the engine.
 """
 
 from __future__ import annotations
@@ -69,48 +72,68 @@ def start_ray(cpus: int) -> float:
     return time.perf_counter() - began
 
 
-def overhead(folder: Path) -> dict:
+RUNS = {"local": ("local", None), "ray": ("ray", None), "local, 1 CPU per cell (2 at once)": ("local", 1),
+        "ray, 1 CPU per cell (2 at once)": ("ray", 1)}  # fmt: skip
+
+
+def measure(label: str, make) -> dict:
+    """One run of a fresh sweep under one engine (a fresh local Ray cluster for Ray)."""
+    engine, cpus = RUNS[label]
+    if engine == "local":
+        result = swept(make(), "local", cpus_per_cell=cpus)
+    else:
+        import ray
+
+        started = start_ray(os.cpu_count() or 2)
+        try:
+            result = swept(make(), "ray", cpus_per_cell=cpus)
+        finally:
+            ray.shutdown()
+        result["cluster_start_s"] = round(started, 2)
+    result["load"] = round(os.getloadavg()[0], 1)
+    return result
+
+
+def compare(labels: list[str], make, rounds: int) -> dict:
+    """Every engine ``rounds`` times, their order alternating so that a change in the machine's
+    load falls on each; each engine's fastest run, with every run's wall time and load."""
+    runs: dict[str, list[dict]] = {label: [] for label in labels}
+    for r in range(rounds):
+        for label in labels if r % 2 == 0 else labels[::-1]:
+            runs[label].append(measure(label, lambda: make(f"{RUNS[label][0]}-{RUNS[label][1] or 'all'}-{r}")))
+    out = {}
+    for label, results in runs.items():
+        best = min(results, key=lambda x: x["wall_s"])
+        out[label] = {**best, "walls_s": [x["wall_s"] for x in results], "loads": [x["load"] for x in results]}
+    return out
+
+
+def overhead(folder: Path, rounds: int) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
     recipe = folder / "tiny.yaml"
     recipe.write_text(TINY)
-    grid = {"seed": [1, 2, 3, 4]}
-    out = {"local": swept(plan([recipe], grid, folder=folder / "local"), "local")}
-    import ray
-
-    started = start_ray(os.cpu_count() or 2)
-    try:
-        out["ray"] = swept(plan([recipe], grid, folder=folder / "ray"), "ray")
-    finally:
-        ray.shutdown()
-    out["ray"]["cluster_start_s"] = round(started, 2)
+    out = compare(["local", "ray"], lambda name: plan([recipe], {"seed": [1, 2, 3, 4]}, folder=folder / name), rounds)
     out["ray_extra_per_cell_s"] = round(out["ray"]["overhead_per_cell_s"] - out["local"]["overhead_per_cell_s"], 2)
     return out
 
 
-def throughput(folder: Path) -> dict:
-    recipe, grid = ROOT / "configs" / "sweep.yaml", {"seed": [1, 2]}
-    out = {"local": swept(plan([recipe], grid, preview=True, folder=folder / "local"), "local")}
-    import ray
-
-    for label, cpus in (("ray", None), ("ray, 1 CPU per cell (2 at once)", 1)):
-        started = start_ray(os.cpu_count() or 2)
-        try:
-            out[label] = swept(plan([recipe], grid, preview=True, folder=folder / f"ray-{cpus or 'node'}"), "ray", cpus_per_cell=cpus)
-        finally:
-            ray.shutdown()
-        out[label]["cluster_start_s"] = round(started, 2)
-    return out
+def throughput(folder: Path, rounds: int) -> dict:
+    recipe = ROOT / "configs" / "sweep.yaml"
+    return compare(list(RUNS), lambda name: plan([recipe], {"seed": [1, 2]}, preview=True, folder=folder / name), rounds)
 
 
-def paper(cells: int, frames: int, cpu_fps: float, gpu_fps: float, cell_s: float, ray_cell_s: float, start_s: float, gpus: int) -> dict:
-    """A sweep's time on one GPU (local engine) and on ``gpus`` GPUs (Ray): cells in rounds of ``gpus``."""
-    one_cell = frames / gpu_fps
+def paper(cells: int, frames: int, cpu_fps: float, gpu_fps: float, cell_s: float, ray_extra_s: float, start_s: float, gpus: int) -> dict:
+    """A sweep's hours on this CPU and one GPU (local engine, one cell after another) and on ``gpus``
+    GPUs (Ray: the cluster starts, then the cells go in rounds of ``gpus``, each paying Ray's extra)."""
+    on_gpu = frames / gpu_fps + cell_s
     rounds = math.ceil(cells / gpus)
+    cluster = start_s + rounds * (on_gpu + ray_extra_s)
     return {
         "cells": cells, "frames_per_cell": frames,
         "this_cpu_h": round(cells * (frames / cpu_fps + cell_s) / 3600, 2),
-        "one_gpu_h": round(cells * (one_cell + cell_s) / 3600, 2),
-        f"{gpus}_gpus_h": round((start_s + rounds * (one_cell + ray_cell_s)) / 3600, 3),
-        "speedup": round(cells * (one_cell + cell_s) / (start_s + rounds * (one_cell + ray_cell_s)), 1),
+        "one_gpu_h": round(cells * on_gpu / 3600, 2),
+        f"{gpus}_gpus_h": round(cluster / 3600, 3),
+        "speedup": round(cells * on_gpu / cluster, 1),
     }  # fmt: skip
 
 
@@ -137,7 +160,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=["overhead", "throughput", "paper"])
     parser.add_argument("--gpu-fps", type=float, default=20.0, help="assumed frames/s of one GPU for the paper sums (not measured)")
-    parser.add_argument("--cpu-fps", type=float, default=2.02, help="quickstart frames/s end to end on this CPU (README's table)")
+    parser.add_argument("--cpu-fps", type=float, default=1.11,
+                        help="quickstart frames/s on this CPU (README, bf16 on the CPU: 0.90 s/frame, one thread)")
+    parser.add_argument("--cell-s", type=float, default=9.8, help="--only paper: seconds per cell besides its frames (measured: 9.8)")
+    parser.add_argument("--ray-extra-s", type=float, default=0.9, help="--only paper: Ray's extra seconds per cell (measured: 0.9)")
+    parser.add_argument("--ray-start-s", type=float, default=10.3, help="--only paper: seconds to start the Ray cluster (measured: 10.3)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each engine, alternating (the fastest is kept)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--screenshot", type=Path, help="render configs/sweep.yaml and save its page's picture here")
     parser.add_argument("--dir", type=Path, help="--screenshot: the sweep's folder (default: a temporary one)")
@@ -148,19 +176,21 @@ def main() -> None:
             return screenshot(args.screenshot.resolve(), args.dir or folder / "zooms-sweep")
         results: dict = {"machine": f"{os.cpu_count()} CPUs, {load()} at start"}
         if args.only in (None, "overhead"):
-            results["overhead"] = overhead(folder / "overhead")
+            results["overhead"] = overhead(folder / "overhead", args.rounds)
             print(f"overhead per cell (4 tiny cells): {json.dumps(results['overhead'])}", flush=True)
         if args.only in (None, "throughput"):
-            results["throughput"] = throughput(folder / "throughput")
+            results["throughput"] = throughput(folder / "throughput", args.rounds)
             print(f"8-cell preview sweep: {json.dumps(results['throughput'])}", flush=True)
         if args.only in (None, "paper"):
-            # per-cell overheads of the InceptionV3 preview cells (the model the quickstart uses), else the tiny ones
-            measured = results.get("throughput") or results.get("overhead", {})
-            cell_s = measured.get("local", {}).get("overhead_per_cell_s", 3.0)
-            ray_cell_s = measured.get("ray", {}).get("overhead_per_cell_s", 6.0)
-            start_s = results.get("overhead", measured).get("ray", {}).get("cluster_start_s", 10.0)
-            results["paper"] = paper(100, 96, args.cpu_fps, args.gpu_fps, cell_s, ray_cell_s, start_s, 16)
-            print(f"100 quickstart cells on paper (GPU at an assumed {args.gpu_fps:g} frames/s): {json.dumps(results['paper'])}")
+            # the per-cell overhead of the InceptionV3 preview cells (the quickstart's model), Ray's extra from the tiny ones
+            cell_s = results.get("throughput", {}).get("local", {}).get("overhead_per_cell_s", args.cell_s)
+            extra = max(0.0, results.get("overhead", {}).get("ray_extra_per_cell_s", args.ray_extra_s))
+            start_s = results.get("overhead", {}).get("ray", {}).get("cluster_start_s", args.ray_start_s)
+            for frames in (96, 960):
+                results[f"paper_{frames}"] = paper(100, frames, args.cpu_fps, args.gpu_fps, cell_s, extra, start_s, 16)
+                print(f"100 cells of {frames} quickstart frames on paper (CPU {args.cpu_fps:g} frames/s, GPU an assumed "
+                      f"{args.gpu_fps:g} frames/s, {cell_s:g} s per cell, Ray {extra:g} s more and {start_s:g} s to start): "
+                      f"{json.dumps(results[f'paper_{frames}'])}")  # fmt: skip
         results["machine"] += f"; {load()} at the end"
         print(json.dumps(results) if args.json else results["machine"])
 

@@ -211,6 +211,25 @@ def test_local_and_ray_sweeps_render_the_frames_of_single_renders(swept, ray_clu
 
 
 @pytest.mark.slow
+def test_two_local_workers_at_once_render_what_one_thread_renders(swept, tmp_path):
+    """--cpus-per-cell 1 on 2 cores: two worker processes, one thread each. Their frames equal
+    single renders made with one thread (the thread count is part of a render's rounding)."""
+    import torch
+
+    recipe = Path(swept.cells[0].recipe)
+    twice = plan([recipe], GRID, folder=tmp_path / "two")
+    report = run(twice, engine="local", cpus_per_cell=1, quiet=True)
+    assert sorted(o.state for o in report.outcomes) == ["finished"] * 4, report
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for cell in twice.cells:
+            assert same_frames(cell.output, single(recipe, cell, tmp_path / "single" / cell.name)), cell.name
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
 def test_a_ray_worker_killed_mid_cell_is_retried_from_its_checkpoint(ray_cluster, tmp_path):
     recipe = tiny(tmp_path)
     recipe.write_text(recipe.read_text().replace("frames: 3", "frames: 6").replace("bit_depth: 8}", "bit_depth: 8}, checkpoint_every: 2"))

@@ -105,6 +105,7 @@ def render_cell(
     return outcome
 
 
+
 def ray_task(cell: Cell, stop_file: str, device: str | None, overwrite: bool, hooks: Sequence[Callable]) -> Outcome:
     """The body of a Ray task: torch gets the CPUs Ray gave the task, the stop token is the file."""
     import ray

@@ -29,6 +29,8 @@ def add_parser(commands: "argparse._SubParsersAction") -> None:
     sub.add_argument("--address", metavar="ADDR", help="ray: join this cluster (auto, or ray://host:port); default: start one here")
     sub.add_argument("--retries", type=int, default=3, metavar="N",
                      help="ray: times a cell whose worker died is retried, resuming from its checkpoint (default 3)")
+    sub.add_argument("--cpus-per-cell", type=int, metavar="N",
+                     help="on CPUs: render each cell with N cores, as many cells at once as that fits (default: all cores, one cell)")
     sub.add_argument("--dir", metavar="DIR", help="the sweep's folder (default renders/<name>-sweep); on a cluster, one every node mounts")
     sub.add_argument("--name", help="the sweep's name (default: the recipe's name)")
     sub.add_argument("--overwrite", action="store_true", help="render every cell again from the first frame")
@@ -43,7 +45,8 @@ def continue_command(args: argparse.Namespace) -> str:
     words += [word for item in args.overrides for word in ("--set", item)]
     words += [flag for flag, given in (("--preview", args.preview), ("--quiet", args.quiet)) if given]
     words += [word for flag, value in (("--engine", args.engine if args.engine != "local" else None), ("--address", args.address),
-                                       ("--dir", args.dir), ("--name", args.name)) if value for word in (flag, value)]  # fmt: skip
+                                       ("--cpus-per-cell", args.cpus_per_cell and str(args.cpus_per_cell)), ("--dir", args.dir),
+                                       ("--name", args.name)) if value for word in (flag, value)]  # fmt: skip
     return shlex.join(words)
 
 
@@ -54,6 +57,8 @@ def main(args: argparse.Namespace) -> int:
         raise SweepError("--address: only with --engine ray")
     if args.retries < 0:
         raise SweepError(f"--retries {args.retries}: give 0 or more")
+    if args.cpus_per_cell is not None and args.cpus_per_cell < 1:
+        raise SweepError(f"--cpus-per-cell {args.cpus_per_cell}: give 1 or more")
     sweep = plan(args.configs, parse_grid(args.grid), args.overrides, preview=args.preview, folder=args.dir, name=args.name,
                  overwrite=args.overwrite)  # fmt: skip
     if args.list:
@@ -63,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     with SignalStop() as stop:
         report = run(sweep, engine=args.engine, stop=stop, overwrite=args.overwrite, quiet=args.quiet,
-                     address=args.address, retries=args.retries)  # fmt: skip
+                     address=args.address, retries=args.retries, cpus_per_cell=args.cpus_per_cell)  # fmt: skip
     finished, failed = report.named("finished"), report.named("failed")
     stopped = len(sweep.cells) - len(report.skipped) - len(finished) - len(failed)
     parts = [f"{len(finished) + len(report.skipped)} of {len(sweep.cells)} cells finished"]

@@ -1,8 +1,8 @@
 """Where cells render: each engine is one entry of ``ENGINES``, given the cells and a ``Board``.
 
-``local`` runs one worker thread per GPU, each pinned to its device; on a CPU one cell at a
-time, since a render already keeps every core busy (two at once only share them: see
-``benchmarks/sweep.py``). ``ray`` makes each cell a task of a Ray cluster, one GPU per task
+``local`` runs one worker per GPU, each pinned to its device; on a CPU one cell at a time with
+every core (``cpus_per_cell`` makes it several at once: see ``benchmarks/sweep.py`` for what
+each costs). ``ray`` makes each cell a task of a Ray cluster, one GPU per task
 where the cluster has GPUs; Ray retries a task whose worker died, and the retry resumes the
 cell from its checkpoint. Neither engine schedules anything itself beyond handing out cells.
 """
@@ -10,6 +10,7 @@ cell from its checkpoint. Neither engine schedules anything itself beyond handin
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import queue
 import signal
@@ -34,55 +35,104 @@ class Board(Protocol):
     def end(self, outcome: Outcome) -> None: ...
 
 
-def local(cells: Sequence[Cell], board: Board, *, overwrite: bool = False, hooks: Sequence[Callable] = (), **_: Any) -> None:
-    """One worker thread per GPU (``cuda:N``), or one on a CPU; each takes the next cell."""
+def local(
+    cells: Sequence[Cell],
+    board: Board,
+    *,
+    overwrite: bool = False,
+    hooks: Sequence[Callable] = (),
+    cpus_per_cell: int | None = None,
+    **_: Any,
+) -> None:
+    """One worker per GPU (``cuda:N``); on a CPU one, or one per ``cpus_per_cell`` cores. A single
+    worker is a thread of this process; several are processes each, because building a model
+    traces it with torch.fx, which patches torch for every thread of its process."""
     import torch
 
-    from ...run import events
-
-    slots: list[str | None] = [f"cuda:{i}" for i in range(torch.cuda.device_count())] or [None]
-    todo: queue.SimpleQueue[Cell] = queue.SimpleQueue()
-    for cell in cells:
-        todo.put(cell)
-    told: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-
-    def subscriber(cell: Cell) -> Callable[[Any], None]:
-        def hear(event: Any) -> None:
-            if isinstance(event, (events.Started, events.Frames)):
-                board.progress(cell, event.done, event.total)
-            elif isinstance(event, events.Notice) and "already finished" not in event.message:
-                board.notice(cell, event.message)
-
-        return hear
-
-    def work(slot: str | None) -> None:
-        try:
-            while not board.stop.is_set():
-                try:
-                    cell = todo.get_nowait()
-                except queue.Empty:
-                    break
-                told.put(("begin", cell))
-                told.put(("end", render_cell(cell, board.stop, [subscriber(cell)], slot, overwrite, hooks)))
-        finally:
-            told.put(("exit", None))
-
-    # daemon threads: a second Ctrl-C leaves at once, as `zoomdream render` does (every file is atomic)
-    workers = [threading.Thread(target=work, args=(slot,), daemon=True, name=f"sweep-{slot or 'cpu'}") for slot in slots[: len(cells)]]
+    gpus = torch.cuda.device_count()
+    count = max(1, (os.cpu_count() or 1) // cpus_per_cell) if cpus_per_cell and not gpus else 1
+    slots: list[str | None] = ([f"cuda:{i}" for i in range(gpus)] or [None] * count)[: len(cells)]
+    threads = cpus_per_cell if cpus_per_cell and not gpus else None
+    context = multiprocessing.get_context("spawn")
+    index, by_name, begun = context.Value("i", 0), {cell.name: cell for cell in cells}, set()
+    told: Any
+    if len(slots) == 1:  # no start-up, and hooks need not pickle
+        told, stop, before = queue.SimpleQueue(), board.stop, torch.get_num_threads()
+        if threads:
+            torch.set_num_threads(threads)
+        workers: list[Any] = [threading.Thread(target=work, args=(cells, index, told, stop, slots[0], None, overwrite, hooks, False), daemon=True)]
+    else:
+        told, stop, before = context.Queue(), context.Event(), None
+        workers = [context.Process(target=work, args=(cells, index, told, stop, slot, threads, overwrite, list(hooks), True), daemon=True)
+                   for slot in slots]  # fmt: skip
     for worker in workers:
         worker.start()
     running = len(workers)
-    while running:
-        try:
-            kind, item = told.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            continue
-        if kind == "begin":
-            board.begin(item)
-        elif kind == "end":
-            board.end(item)
-        else:
-            running -= 1
+    try:
+        while running:
+            if board.stop.is_set() and not stop.is_set():
+                stop.set()
+            try:
+                kind, name, *rest = told.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if not any(worker.is_alive() for worker in workers):  # a worker process killed (an OOM kill)
+                    for name in begun:
+                        board.end(Outcome(name, "failed", total=by_name[name].frames, error="its worker process died"))
+                    break
+                continue
+            if kind == "begin":
+                begun.add(name)
+                board.begin(by_name[name])
+            elif kind == "progress":
+                board.progress(by_name[name], *rest)
+            elif kind == "notice":
+                board.notice(by_name[name], *rest)
+            elif kind == "end":
+                begun.discard(name)
+                board.end(rest[0])
+            else:
+                running -= 1
+    finally:
+        if before is not None:
+            torch.set_num_threads(before)
+        for worker in workers:
+            if running and isinstance(worker, multiprocessing.process.BaseProcess):
+                worker.terminate()  # a second Ctrl-C: leave at once, as `zoomdream render` does (every file is atomic)
+            worker.join(timeout=None if not running else 5)
+
+
+def work(cells: Sequence[Cell], index: Any, told: Any, stop: Any, slot: str | None, threads: int | None,
+         overwrite: bool, hooks: Sequence[Callable], child: bool) -> None:  # fmt: skip
+    """One local worker (a thread, or a spawned process): the next cell until none is left or the
+    sweep stops; what it hears goes to the driver through ``told``."""
+    from ...run import events
+
+    if child:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the stop token stops us
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+
+    def relay(cell: Cell) -> Callable[[Any], None]:
+        def hear(event: Any) -> None:
+            if isinstance(event, (events.Started, events.Frames)):
+                told.put(("progress", cell.name, event.done, event.total))
+            elif isinstance(event, events.Notice) and "already finished" not in event.message:
+                told.put(("notice", cell.name, event.message))
+
+        return hear
+
+    try:
+        while not stop.is_set():
+            with index.get_lock():
+                i, index.value = index.value, index.value + 1
+            if i >= len(cells):
+                break
+            told.put(("begin", cells[i].name))
+            told.put(("end", cells[i].name, render_cell(cells[i], stop, [relay(cells[i])], slot, overwrite, hooks)))
+    finally:
+        told.put(("exit", ""))
 
 
 def start_local(cpus: int | None = None) -> None:

@@ -229,12 +229,14 @@ def plan(
 def finished_differently(cell: Cell, config: Config) -> str:
     """Why a finished cell's render is not this cell's recipe ('' when it is)."""
     from ...engine.preview import preview_config
+    from ...engine.renderer import with_objective
     from ...run.folder import RenderFolder
 
     folder = RenderFolder(cell.output)
     if not folder.record.exists():
         return ""
-    rendered = preview_config(config) if cell.preview else config
+    rendered = preview_config(config) if cell.preview else config  # as api.render fingerprints it
+    rendered = rendered if rendered.variants else with_objective(rendered)
     record = folder.read_record()
     saved = record.get("fingerprint")
     changed = differences(saved, rendered.fingerprint()) if isinstance(saved, dict) else []

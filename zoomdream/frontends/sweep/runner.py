@@ -90,19 +90,25 @@ class Board:
         if outcome.state == "failed":
             return f"zoomdream: {outcome.name}: failed: {outcome.error}"
         where = f" on {outcome.device}" + (f" ({outcome.host})" if self.engine == "ray" and outcome.host else "")
+        if outcome.state == "interrupted" and not outcome.device:
+            return f"zoomdream: {outcome.name}: not started, the sweep is stopping"
         if outcome.state == "interrupted":
             return f"zoomdream: {outcome.name}: stopped at frame {outcome.done} of {outcome.total}{where}"
         resumed = f", resumed at frame {outcome.resumed}" if outcome.resumed else ""
         return f"zoomdream: {outcome.name}: finished {outcome.total} frames in {outcome.seconds:.1f} s{where}{resumed}; look: {self.looked(outcome.name)}"
 
     def looked(self, name: str) -> str:
+        from ...errors import ZoomdreamError
+        from ...run.folder import RenderFolder
+
         cell = next(c for c in self.sweep.cells if c.name == name)
         words = []
-        for look in sorted(cell.output.rglob("look.json")):
-            try:
-                words += [f"{v['curve']} {v['word']}" for v in json.loads(look.read_text())["verdicts"] if v["word"] != "ok"]
-            except (OSError, ValueError, KeyError, TypeError):
-                return "unreadable look.json"
+        try:
+            for lane in RenderFolder(cell.output).lanes():
+                verdicts = json.loads((lane.folder / "look.json").read_text())["verdicts"]
+                words += [f"{v['curve']} {v['word']}" for v in verdicts if v["word"] != "ok"]
+        except (OSError, ValueError, KeyError, TypeError, ZoomdreamError):
+            return "no look.json"
         return ", ".join(words) or "all ok"
 
     def refresh(self, running: bool = True) -> None:
