@@ -243,6 +243,7 @@ def test_cuts_are_found_and_can_be_set(clips, tmp_path):
     fresh = auto.fresh(6, x, x, move, torch.zeros(1, dtype=torch.float64))
     assert torch.equal(fresh, auto.picture(6)[0]), "the first frame of a shot takes nothing from the old one"
     assert float(known_share(move)) == 0.0
+    assert auto.interval(3, 8) == (3, False) and auto.interval(6, 4) == (4, True), "dream_every's intervals end at a cut"
     chosen = source_of(fresh_load(tmp_path, clips["cut"], "cuts: [3, '0.375s']", dream="{steps: 0}"))
     assert [t for t in range(1, 12) if chosen.cut(t)] == [3, 9]
     none = source_of(fresh_load(tmp_path, clips["cut"], "cuts: []", dream="{steps: 0}"))
@@ -265,6 +266,12 @@ def test_carry_zero_takes_the_fresh_frame_and_carry_one_keeps_the_dream(clips, t
         fresh = source.fresh(t, before, before, move, torch.zeros(1, dtype=torch.float64))
         added.append(float((fresh - source.picture(t)[0]).abs().mean()))
     assert added[0] == 0.0 and added[1] > 0.02
+    before, dreamed = torch.full((1, 3, 48, 64), 0.4), torch.full((1, 3, 48, 64), 0.6)
+    for t, kept in ((2, 0.0), (7, 1.0)):  # afresh: this frame's dream; all carried: the carried dream stays
+        path = source.motion.move(t)
+        settled = source.settle(t, 1, path, before, dreamed)
+        trusted = known_share(path).item()
+        assert settled.mean().item() == pytest.approx(0.6 - 0.2 * kept * trusted, abs=1e-4)
 
 
 def test_the_camera_looks_into_the_clip_along_its_whole_path(clips, tmp_path):

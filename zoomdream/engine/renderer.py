@@ -126,6 +126,10 @@ class Renderer:
         while self.next_frame < total:
             t = self.next_frame
             k = min(every, total - t)
+            if self.source is not None:  # over footage: no interval spans a cut, and a new shot has its own colours
+                k, shot = self.source.interval(t, k)
+                if shot:
+                    self.colors.references = [None] * len(self.lanes)
             if self.seamless is not None:  # the loop's head's past, dreamed again beside its tail
                 self.seamless.before(self, t, k)
             frames = self.interval(self.x, t, k)
@@ -154,6 +158,8 @@ class Renderer:
             if self.source is not None:  # carry 0 dreams afresh, a cut keeps nothing of the old shot
                 self.known = self.known * self.source.kept(t + k - 1).to(self.known).view(-1, 1, 1, 1)
         dreamed = self._dreamed(carried[-1], t + k - 1)
+        if self.source is not None:  # over footage: this frame's dream blended with the one carried onto it
+            dreamed = self.source.settle(t, k, path[-1], carried[-1], dreamed)
         if k == 1:
             return dreamed[None]
         change = (dreamed - carried[-1]).repeat(k - 1, 1, 1, 1)
@@ -188,8 +194,6 @@ class Renderer:
             x = (x + noise.to(x)).clamp(0, 1)
         if self.net is not None and plans[0].settings.steps > 0:
             x = self._calm(x, self._dream(x, plans), lane_values([p.calm for p in plans]))
-        if self.source is not None and self.source.cut(t):  # a new shot: its own colours are the reference
-            self.colors.references = [None] * len(self.lanes)
         x = self.colors(x, lane_values([p.color_strength for p in plans]))
         if not bool(torch.isfinite(x).all()):
             raise RenderError(f"frame {t}: the dream produced NaN or Inf; lower dream.step_size or set precision: fp32")

@@ -6,10 +6,13 @@ Frame t (after the first) is made from the clip's frame t seen through the camer
 ``s_t``, and the previous output x_{t-1} with its own clip picture ``s_{t-1}``: the dream is what
 the output added to its picture, x_{t-1} - s_{t-1}, and it is carried along the move into frame t
 (the clip's flow with the camera on top) onto s_t, as ``carry`` of it where the flow is trusted
-and none where it is not (occlusions, things entering) or across a cut. The clip's own picture is
-never resampled from frame to frame, so it stays as sharp as the clip and follows its light; only
-the dream travels. Where the camera looks past the clip's edge, the carried picture stays, as in a
-zoom, with the fill the camera's revealed ground gets.
+and none where it is not (occlusions, things entering) or across a cut (``fresh``). That frame is
+dreamed as usual, and the change the dream makes is kept as the share the carried dream leaves
+(``settle``): the dream is a running average along the clip's motion, as strong as one frame's
+dream and steadier the more is carried. The clip's own picture is never resampled from frame to
+frame, so it stays as sharp as the clip and follows its light; only the dream travels. Where the
+camera looks past the clip's edge, the carried picture stays, as in a zoom, with the fill the
+camera's revealed ground gets.
 """
 
 from __future__ import annotations
@@ -180,7 +183,24 @@ class Footage:
         return torch.tensor(values, dtype=torch.float64)
 
     def kept(self, t: int) -> torch.Tensor:
+        """(B,) how much of the dream's change the calm may carry into frame t: as much as of the dream."""
         return self.carried(t)
+
+    def settle(self, t: int, k: int, path: Move, before: torch.Tensor, dreamed: torch.Tensor) -> torch.Tensor:
+        """Frames t .. t+k-1's dream, blended: where the dream was carried onto the frame (``carry`` per
+        frame, along ``path``, the move from frame t-1 to t+k-1, where it is trusted), it keeps that share
+        and takes the rest of the change the dream made this time (``dreamed`` from ``before``); new ground
+        and a new shot take all of it. The dream is thus an average along the clip's motion: as strong
+        as one frame's, steadier the more is carried."""
+        share = torch.stack([self.carried(t + i) for i in range(k)]).prod(0).to(before).view(-1, 1, 1, 1)
+        kept = share * known(path, before)
+        return before + (1 - kept) * (dreamed - before)
+
+    def interval(self, t: int, k: int) -> tuple[int, bool]:
+        """The frames t .. t+k'-1 to dream as one interval (``motion.dream_every``), ending before a cut so
+        that no dream is carried back across it, and whether a shot starts at frame t."""
+        cut = next((j for j in range(1, k) if self.cut(t + j)), k)
+        return cut, self.cut(t)
 
     def fresh(self, t: int, before: torch.Tensor, carried: torch.Tensor, move: Move, sharpness: torch.Tensor) -> torch.Tensor:
         """Frame t's picture before it is dreamed: the clip's frame with the dream of ``before`` (frame
