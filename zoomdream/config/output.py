@@ -17,7 +17,8 @@ class Video(Section):
     codec: Annotated[Literal[tuple(CODECS)], FIXED] = Field(  # type: ignore[valid-type]
         "libx264",
         description="libx264 plays everywhere, libx265 and libsvtav1 are smaller (.mp4); "
-        "prores (4444 10-bit) and dnxhr (HQX 10-bit) are .mov intermediates for editing",
+        "prores (4444 10-bit) and dnxhr (HQX 10-bit) are .mov intermediates for editing; "
+        "hap and hap_q (.mov) play on the GPU in VJ software; gif and webp loop forever, for sharing",
     )
     crf: int = Field(18, ge=0, le=51, description="quality of libx264/libx265/libsvtav1: lower is better and bigger")
 

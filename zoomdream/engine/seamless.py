@@ -22,6 +22,7 @@ momentum. Cost: the warm-up and the crossfade are rendered beyond the loop's fra
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import torch
@@ -32,6 +33,7 @@ from ..config.loop import timing
 from ..errors import ZoomdreamError
 
 SPAN = 0.6  # each pyramid level's share rises over this fraction of the crossfade; coarse levels start first
+RESTORE = True  # give a level half way through the energy a mix loses (see ``pull``)
 SMALLEST = 8  # the coarsest level is the first one with a side below twice this many pixels
 STATE = ("x", "velocity", "known", "generator", "lane_generators", "colors")  # what the past swaps in the renderer
 
@@ -75,20 +77,40 @@ def level_count(height: int, width: int) -> int:
     return levels
 
 
-def pull(x: torch.Tensor, target: torch.Tensor, weights: list[float]) -> torch.Tensor:
-    """``x`` moved toward ``target`` by ``weights[k]`` of the difference's pyramid level k (0 finest).
-
-    The levels sum back to the difference exactly, so weights of 1 everywhere give ``target``.
-    """
-    difference = target - x
-    gaussians = [difference]
-    for _ in range(len(weights) - 1):
+def bands(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
+    """The Laplacian pyramid of ``x``: ``levels - 1`` detail bands, finest first, then the coarse rest."""
+    gaussians = [x]
+    for _ in range(levels - 1):
         gaussians.append(_down(gaussians[-1]))
-    out = weights[-1] * gaussians[-1]
-    for k in range(len(weights) - 2, -1, -1):
-        detail = gaussians[k] - _up(gaussians[k + 1], gaussians[k])
-        out = _up(out, gaussians[k]) + weights[k] * detail
-    return x + out
+    return [g - _up(coarser, g) for g, coarser in zip(gaussians, gaussians[1:])] + [gaussians[-1]]
+
+
+def collapse(levels: list[torch.Tensor]) -> torch.Tensor:
+    """The picture a Laplacian pyramid holds (exactly, for ``bands``' own)."""
+    out = levels[-1]
+    for detail in reversed(levels[:-1]):
+        out = _up(out, detail) + detail
+    return out
+
+
+def _rms(x: torch.Tensor) -> torch.Tensor:
+    return x.square().mean((1, 2, 3), keepdim=True).sqrt()
+
+
+def pull(x: torch.Tensor, target: torch.Tensor, weights: list[float], restore: list[float] | None = None) -> torch.Tensor:
+    """``x`` moved toward ``target`` by ``weights[k]`` of pyramid level k (0 finest); weights of 1
+    everywhere give ``target``.
+
+    ``restore[k]`` (0 .. 1) gives detail band k back the energy a mix of two unrelated pictures
+    loses (a 50/50 mix keeps half the power): the mixed band is scaled toward the target's RMS
+    by that power of the ratio, so a level half way through keeps its contrast and edges.
+    """
+    mine, theirs = bands(x, len(weights)), bands(target, len(weights))
+    mixed = [a + w * (b - a) for a, b, w in zip(mine, theirs, weights)]
+    for k, amount in enumerate((restore or [])[: len(weights) - 1]):  # the coarse rest holds the mean: not rescaled
+        if amount > 0:
+            mixed[k] = mixed[k] * (_rms(theirs[k]) / _rms(mixed[k]).clamp_min(1e-8)) ** amount
+    return collapse(mixed)
 
 
 class Past:
@@ -185,7 +207,8 @@ class Seamless:
         # The share of the past already in x (drawn at the tail's last dreamed frame) is carried
         # along; only the rest is drawn now.
         weights = [1.0 if b >= 1 else (n - b) / (1 - b) for n, b in zip(now, before)]
-        x = pull(x, self.past.state["x"].to(x), weights).clamp(0, 1)
+        restore = [math.sin(math.pi * share) if RESTORE else 0.0 for share in now]  # most where a level is half way
+        x = pull(x, self.past.state["x"].to(x), weights, restore).clamp(0, 1)
         past_velocity = self.past.state["velocity"]
         if velocity is not None and past_velocity is not None:
             velocity = pull(velocity, past_velocity.to(velocity), weights)

@@ -78,11 +78,14 @@ def encode_args(
     ]  # fmt: skip
 
 
-def concat_args(listing: Path, out: Path, extra: Sequence[str] = (), faststart: bool = True) -> list[str]:
-    """Join the files named in ``listing`` (the concat demuxer's format) without re-encoding."""
+def concat_args(
+    listing: Path, out: Path, extra: Sequence[str] = (), faststart: bool = True, video: Sequence[str] = ("-c:v", "copy")
+) -> list[str]:
+    """Join the files named in ``listing`` (the concat demuxer's format): without re-encoding, or
+    through ``video`` (filters and an encoder) for a format made from lossless segments."""
     return [
         "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing), *extra,
-        "-c:v", "copy", *(["-movflags", "+faststart"] if faststart else []), str(out),
+        *video, *(["-movflags", "+faststart"] if faststart else []), str(out),
     ]  # fmt: skip
 
 

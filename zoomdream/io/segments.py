@@ -91,7 +91,7 @@ class SegmentedVideo(Sink):
         self.done = list(done)
         self.codec = check_codec(codec, size)
         self.bit_depth = 16 if self.codec.bit_depth > 8 else 8
-        self._options = (size, fps, codec, crf)
+        self._options = (size, fps, self.codec.part, crf)  # segments in the codec's own, or its lossless one
         self._fps = fps
         self._sound = sound
         self._current: VideoSink | None = None
@@ -104,7 +104,7 @@ class SegmentedVideo(Sink):
 
     def write(self, index: int, frame: np.ndarray) -> None:
         if self._current is None:
-            self._current = VideoSink(self.folder / f"{index:06d}{self.codec.extension}", *self._options)
+            self._current = VideoSink(self.folder / f"{index:06d}{self.codec.part.extension}", *self._options)
             self._span = (index, index)
         self._current.write(index, frame)
         self._span = (self._span[0], index + 1)
@@ -135,8 +135,8 @@ class SegmentedVideo(Sink):
         self._finish_segment()
         if self.done:
             first, end = segment_frames(self.done[0])[0], segment_frames(self.done[-1])[1]
-            sound = self._sound.args((end - first) / self._fps, self.codec) if self._sound else []
-            join_videos([self.folder / name for name in self.done], self.path, sound)
+            sound = self._sound.args((end - first) / self._fps, self.codec) if self._sound and self.codec.audio else []
+            join_videos([self.folder / name for name in self.done], self.path, sound, video=self.codec.join)
 
     def abort(self) -> None:
         if self._current is not None:
@@ -155,7 +155,7 @@ class SegmentedVideo(Sink):
             self.done.append(name)
 
     def _name(self, first: int, end: int) -> str:
-        return f"{first:06d}-{end:06d}{self.codec.extension}"
+        return f"{first:06d}-{end:06d}{self.codec.part.extension}"
 
 
 def _length(name: str) -> int:
@@ -163,16 +163,19 @@ def _length(name: str) -> int:
     return end - first
 
 
-def join_videos(parts: list[Path], path: Path, sound: list[str] = (), faststart: bool = True) -> None:
+def join_videos(
+    parts: list[Path], path: Path, sound: list[str] = (), faststart: bool = True, video: tuple[str, ...] = ("-c:v", "copy")
+) -> None:
     """Concatenate video segments with ffmpeg's concat demuxer (stream copy), atomically.
 
     ``sound`` adds an input and its mapping (Soundtrack.args); ``faststart`` moves the index
-    to the front for players streaming the file, which costs a second pass.
+    to the front for players streaming the file, which costs a second pass; ``video`` encodes
+    instead of copying (``Codec.join``: a GIF or WebP made from lossless segments).
     """
     listing = path.with_name(f".{path.stem}.segments.txt")
     tmp = path.with_name(f".{path.stem}.part{path.suffix}")
     write_atomic(listing, "".join(f"file '{p.resolve()}'\n" for p in parts))
-    done = ffmpeg.run(ffmpeg.concat_args(listing, tmp, sound, faststart))
+    done = ffmpeg.run(ffmpeg.concat_args(listing, tmp, sound, faststart, video))
     listing.unlink(missing_ok=True)
     if done.returncode != 0:
         tmp.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ffmpeg
-from .codecs import check_codec
+from .codecs import Codec, check_codec
 from .errors import SinkError, write_error
 from .sink import Sink, quantize
 
@@ -24,9 +24,9 @@ class VideoSink(Sink):
     are appended in call order; the index is not used.
     """
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: float, codec: str = "libx264", crf: int = 18):
+    def __init__(self, path: Path, size: tuple[int, int], fps: float, codec: str | Codec = "libx264", crf: int = 18):
         self.path = Path(path)
-        self.codec = check_codec(codec, size)
+        self.codec = codec.check(size) if isinstance(codec, Codec) else check_codec(codec, size)
         self.bit_depth = 16 if self.codec.bit_depth > 8 else 8
         self._size = size
         self._tmp = self.path.with_name(f".{self.path.stem}.part{self.path.suffix}")

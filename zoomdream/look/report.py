@@ -28,6 +28,7 @@ from ..run.folder import Lane, RenderFolder
 from ..sources.video import footage
 from . import figures as look
 from .recorder import LookRecorder
+from .seam import SeamMeter
 
 
 class LookError(ZoomdreamError):
@@ -76,8 +77,8 @@ def ticks(total: int, most: int = 6) -> list[int]:
     return list(range(0, total, step))
 
 
-def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[float | None]], dict[int, np.ndarray]]:
-    """The lane's curves, and the frames picked for the contact sheet."""
+def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[float | None]], dict[int, np.ndarray], SeamMeter | None]:
+    """The lane's curves, the frames picked for the contact sheet, and a loop's seam meter."""
     source, frames = read_frames(lane)
     picks = set(spaced(lane.config.frame_count, sheet_frames))
     planners = [Planner(lane.config, sound_features(lane.config))]
@@ -85,16 +86,19 @@ def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[flo
     clip = footage(lane.config, planners, camera)  # over footage, boil is measured along the clip's flow
     motion = clip.motion if clip else camera
     recorder, kept, previous = LookRecorder([lane.stem]), {}, None
+    meter = SeamMeter.of(lane.config, motion)  # a loop: its seam
     with torch.no_grad():
         for t, image in enumerate(frames):
             frame = torch.from_numpy(image).permute(2, 0, 1)[None].contiguous()
             recorder.measure(motion, t, frame[None], previous)
+            if meter is not None:
+                meter.add(t, frame, image)
             if t in picks:
                 kept[t] = image
             previous = frame
     if not kept:
         raise LookError(f"{lane.folder}: {source} holds no frames")
-    return source, recorder.curves()[lane.stem], kept
+    return source, recorder.curves()[lane.stem], kept, meter
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -187,11 +191,16 @@ def look_at(folder: Path, sheet_frames: int = 12) -> list[str]:
     """Measure every lane of a render, write look.png, sheet.jpg and look.json beside its frames; the summary lines."""
     lines = []
     for lane in lanes_of(Path(folder)):
-        source, curves, kept = measure_lane(lane, sheet_frames)
+        source, curves, kept, meter = measure_lane(lane, sheet_frames)
         plot(curves, lane.folder / "look.png", title=f"{lane.stem}: {source}")
         contact_sheet(kept, lane.folder / "sheet.jpg")
         record = {"source": source, "curves": curves, "verdicts": [asdict(v) for v in look.verdicts(curves)]}
+        seam = meter.figures(curves) if meter else None
+        if seam is not None and meter is not None:  # a loop: the wrap and the crossfade, and seam.jpg across it
+            record["seam"], record["verdicts"] = asdict(seam), [*record["verdicts"], asdict(seam.verdict())]
+            meter.draw(lane.folder / "seam.jpg")
         write_atomic(lane.folder / "look.json", json.dumps(record) + "\n")
-        lines += [*summary(lane.stem, source, curves), f"  wrote {lane.folder / 'look.png'}, sheet.jpg, look.json"]
+        lines += [*summary(lane.stem, source, curves), *(seam.lines() if seam else []),
+                  f"  wrote {lane.folder / 'look.png'}, sheet.jpg{', seam.jpg' if seam else ''}, look.json"]  # fmt: skip
     return lines
 

@@ -65,15 +65,17 @@ def drive(
     """Run ``renderer.frames()`` to the end or to the stop token; returns the seconds spent.
 
     Raises nothing for a stop: the caller compares ``renderer.next_frame`` with the total.
+    A loop's warm-up (frames before 0, ``renderer.first``) is rendered and counted, not written.
     """
     config = renderer.config
-    total = config.frame_count
+    first = getattr(renderer, "first", 0)
+    total = config.frame_count - first  # frames to render
     every_frames, every_seconds = config.output.cadence()
 
     def save_checkpoint(engine: dict[str, Any], look: dict[str, Any], seconds: float) -> None:
         state = Checkpoint(engine, fingerprint, [sink.state() for sink in sinks], look)
         save(folder.checkpoint, state)
-        folder.write_progress(state.next_frame, total, seconds)
+        folder.write_progress(state.next_frame - first, total, seconds)
         for sink in sinks:
             sink.saved()  # what the checkpoint no longer names may go
         bus(Checkpointed(state.next_frame))
@@ -81,18 +83,20 @@ def drive(
     writer = WriterThread(sinks)
     exact = any(sink.bit_depth > 8 for sink in sinks)
     began = last = time.perf_counter()
-    saved = start = done = renderer.next_frame
-    previous = renderer.x
+    saved = start = done = renderer.next_frame - first
+    previous = renderer.x if renderer.next_frame > 0 else None
     stopping: Callable[[], bool] = (lambda: False) if stop is None else stop.is_set
     try:
         with torch.no_grad():
             for t, frames in renderer.frames():
                 host = to_host(frames, exact)
                 for i, frame in enumerate(host):
-                    writer.put(t + i, frame)
-                recorder.measure(renderer.motion, t, frames, previous)
-                previous = frames[-1]
-                done, now = renderer.next_frame, time.perf_counter()
+                    if t + i >= 0:
+                        writer.put(t + i, frame)
+                if t + len(frames) > 0:
+                    recorder.measure(renderer.motion, max(t, 0), frames[max(-t, 0) :], previous)
+                    previous = frames[-1]
+                done, now = renderer.next_frame - first, time.perf_counter()
                 rate = (done - start) / max(now - began, 1e-9)
                 previews = thumbnails(host[-1]) if bus.wants_previews else []
                 bus(Frames(t, len(frames), done, total, rate, (total - done) / rate if rate > 0 else None, previews,
