@@ -11,8 +11,8 @@ the sweep's wall time less the frame loops' own seconds (``render.json``), per c
 what both engines pay (the model built per cell, look, the proxy check) and, for Ray, the task's
 scheduling and its worker process (which imports torch once). Ray's cluster start is timed apart.
 Throughput: ``configs/sweep.yaml --grid seed=1,2 --preview`` (8 cells) under ``local`` (one cell
-at a time with both threads), ``ray`` (the same: one cell per node) and ``ray`` with one CPU
-per cell (two cells at once, one thread each: what "two renders only share the cores" measures).
+at a time with both threads), ``ray`` (the same: one cell per node), and both with one CPU per
+cell (two cells at once, one thread each: what "two renders only share the cores" measures).
 Each engine runs ``--rounds`` times (2), the engines' order alternating from round to round, and
 its fastest run is printed with every run's wall time and load: on a machine shared with other
 work, a single run measures the neighbours as much as the engine.
