@@ -385,7 +385,8 @@ def test_every_small_size_and_octave_check_accepts_renders(capsys, tmp_path, siz
     path = tmp_path / "small.yaml"
     path.write_text(to_yaml(doc))
     assert run_main(capsys, "check", path)[0] == 0
-    code, out, err = run_main(capsys, "render", path, "--set=frames=2", f"--set=output.dir={tmp_path / 'r'}", "--quiet")
+    out_dir = tempfile.mkdtemp(dir=tmp_path)  # hypothesis reuses tmp_path across examples
+    code, out, err = run_main(capsys, "render", path, "--set=frames=2", f"--set=output.dir={out_dir}", "--quiet")
     assert code == 0, err
 
 

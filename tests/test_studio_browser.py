@@ -23,7 +23,8 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from zoomdream.frontends.studio import build  # noqa: E402
+from zoomdream.frontends.studio import build, jobs  # noqa: E402
+from zoomdream.run.events import Frames  # noqa: E402
 
 pytestmark = pytest.mark.slow
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -38,15 +39,33 @@ dream: {{steps: 1, octaves: 1}}
 motion: {{zoom: 1.04, rotate: 0.5}}
 """
 LONG = 40  # frames of the render that is watched, stopped and resumed
+PACE = 0.15  # seconds each frame of a LONG render is held, so a fast machine cannot finish it before the stop lands
 
 
 def recipe(name, frames, w=64, h=48):
     return RECIPE.format(name=name, frames=frames, w=w, h=h)
 
 
+def paced(render):
+    """``render`` with one more subscriber: it holds each frame of a LONG render for PACE seconds."""
+
+    def hold(event):
+        if isinstance(event, Frames) and event.total == LONG:
+            time.sleep(PACE * event.count)
+
+    def paced_render(config, *, events=None, **options):
+        subscribers = [] if events is None else [events] if callable(events) else list(events)
+        return render(config, events=[*subscribers, hold], **options)
+
+    return paced_render
+
+
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    """The studio on 127.0.0.1 at a free port, uvicorn in a thread, with one finished render."""
+    """The studio on 127.0.0.1 at a free port, uvicorn in a thread, with one finished render;
+    its LONG renders are paced, so the tests' stops land mid-render however fast the machine."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(jobs, "render", paced(jobs.render))
     renders = tmp_path_factory.mktemp("browser") / "renders"
     app, token = build(renders)
     sock = socket.socket()
@@ -66,6 +85,7 @@ def studio(tmp_path_factory):
     app.state.studio.closing = True
     server.should_exit = True
     thread.join(60)
+    patch.undo()
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +240,8 @@ def test_renders_page_lists_every_render_with_its_state(studio, page):
     expect(page.locator(".compare video")).to_have_count(2)
     expect(page.locator(".compare table.verdicts")).to_have_count(2)
     page.locator('nav a[data-nav="api"]').click()
-    expect(page.locator("main table")).to_contain_text("/api/renders/{rid}/stop", timeout=30000)  # made on first call
+    expect(page.locator("main h1")).to_contain_text("HTTP API", timeout=30000)  # the API is described on first call
+    expect(page.locator("main table")).to_contain_text("/api/renders/{rid}/stop")
 
 
 def summary(seconds):

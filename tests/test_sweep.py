@@ -335,8 +335,12 @@ def test_a_stopped_ray_sweep_stops_its_cells_cleanly_and_resumes(ray_cluster, tm
                 stop.set()
             time.sleep(0.02)
 
+    def hold_each_frame(cell, event):  # runs in the Ray worker: 0.3 s a frame, so the stop lands mid-render on any machine
+        if isinstance(event, events.Frames):
+            time.sleep(0.3 * event.count)
+
     threading.Thread(target=ctrl_c_once_frames_are_made, daemon=True).start()
-    report = run(sweep, engine="ray", stop=stop, quiet=True)
+    report = run(sweep, engine="ray", stop=stop, quiet=True, hooks=[hold_each_frame])
     assert [o.state for o in report.outcomes] == ["interrupted"], report
     done = folder.progress()["done"]
     assert folder.state() == "interrupted" and 2 <= done < 12 and not sweep.stop_file.exists()
