@@ -4,6 +4,7 @@ measures a render already made) and prints the seam, the crossfade and the warm-
     .venv/bin/python benchmarks/loop.py                                      # configs/loop.yaml at 320x180
     .venv/bin/python benchmarks/loop.py --name rotating --set motion.rotate=0.5
     .venv/bin/python benchmarks/loop.py --folder renders/bench-loop/loop     # measure only
+    .venv/bin/python benchmarks/loop.py --settle 240                         # where the warm-up has settled
 
 Targets (a benchmark, not a timed test):
 - seam: the wrap's boil (frame 0 against the last frame carried by the move into frame 0) at
@@ -58,6 +59,47 @@ def rendered(args: argparse.Namespace) -> Path:
     render(config, overwrite=True)
     print(f"rendered {folder} in {time.perf_counter() - began:.0f} s", flush=True)
     return folder
+
+
+def settle(args: argparse.Namespace, frames: int) -> None:
+    """The recipe without its loop, from its first frame: where the boil and the spectral centroid
+    settle (every half second's mean from there on within 5 % and 10 % of the median over the second
+    half), which is what the default warm-up (loop.SETTLE before the crossfade) is chosen by."""
+    width, height = args.size.split("x")
+    folder = ROOT / "renders" / "bench-loop" / f"{args.name}-settle"
+    sets = [f"size=[{width}, {height}]", f"output.dir={folder}", "loop=null", "duration=null", f"frames={frames}"]
+    config = load_config(args.config, [*sets, *args.set])
+    result = render(config, overwrite=True)
+    curves = next(iter(json.loads((folder / "render.json").read_text())["look"].values()))
+    for name, within in (("boil", 0.05), ("centroid", 0.10)):
+        values = np.array([np.nan if v is None else v for v in curves[name]], dtype=float)
+        middle = float(np.nanmedian(values[frames // 2 :]))
+        rolling = np.convolve(np.nan_to_num(values, nan=middle), np.ones(12) / 12, mode="valid")  # half a second at 24 fps
+        outside = np.nonzero(np.abs(rolling / middle - 1) > within)[0]
+        since = int(outside[-1]) + 1 if len(outside) else 0  # every half second from here on is within
+        print(f"  {name:<9} within {within:.0%} of its late median ({middle:.4f}) from frame "
+              f"{since} ({since / config.fps:.1f} s at {config.fps:g} fps) on")  # fmt: skip
+    print(f"  {frames} frames at {width}x{height} in {result.seconds:.0f} s; {folder}")
+
+
+def codec_errors(frames: list[np.ndarray], folder: Path, fps: float) -> list[str]:
+    """What each VJ codec does to the loop's frames: the mean absolute error against the PNGs, and
+    how much of it changes from frame to frame (the boil a codec adds: it is what a wall shows)."""
+    from zoomdream.io.codecs import CODECS
+    from zoomdream.io.video import VideoSink
+
+    lines, height, width = [], *frames[0].shape[:2]
+    for codec in ("hap", "hap_q", "libx264"):
+        path = folder / f"codec-{codec}{CODECS[codec].extension}"
+        with VideoSink(path, (width, height), fps=fps, codec=codec) as sink:
+            for t, frame in enumerate(frames):
+                sink.write(t, frame)
+        error = [np.asarray(d[:height, :width], np.float32) / 255 - f for d, f in zip(ffmpeg.decode_video(path), frames)]
+        flicker = statistics.fmean(float(np.abs(b - a).mean()) for a, b in zip(error, error[1:]))
+        lines.append(f"  {codec:<8} error {statistics.fmean(float(np.abs(e).mean()) for e in error):.4f}, "
+                     f"changing by {flicker:.4f} a frame, {path.stat().st_size / 1e6:.1f} MB")  # fmt: skip
+        path.unlink()
+    return lines
 
 
 def dissolve(frames: list[np.ndarray], pairs: int = 8) -> tuple[float, float]:
@@ -140,7 +182,10 @@ def main() -> None:
     parser.add_argument("--name", default="loop")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--folder", help="measure this finished render instead of rendering")
+    parser.add_argument("--settle", type=int, metavar="FRAMES", help="render the recipe without its loop and print where it settles")
     args = parser.parse_args()
+    if args.settle:
+        return settle(args, args.settle)
     load = os.getloadavg()
     folder = rendered(args)
     lines = look_at(folder, 12)
@@ -170,6 +215,8 @@ def main() -> None:
     print(f"  {'wrap boil, median boil':<40}{seam['wrap_boil']:8.4f}  {seam['median_boil']:.4f}")
     print(f"  plain dissolve of two of its dreams (reference): contrast {mixed[0]:.0%}, edge energy {mixed[1]:.0%} of the median")
     print(*[line for line in lines if line.startswith("  ")], sep="\n")
+    print("  what the VJ codecs add (mean absolute error against the PNG frames, 0-1):")
+    print(*codec_errors(frames, folder, made["fps"]), sep="\n")
     triple_lines, _ = three_times(folder)
     print(*triple_lines, sep="\n")
     print(f"  seam.jpg, sheet.jpg, look.png in {folder}; load average now {os.getloadavg()[0]:.1f}")

@@ -18,6 +18,8 @@ from helpers import StopAt, decode, pngs, read_pngs
 from zoomdream.api import Interrupted, look, render
 from zoomdream.config import ConfigError, load_config
 from zoomdream.io import ffmpeg
+from zoomdream.engine.plan import camera_path
+from zoomdream.engine.renderer import Renderer
 from zoomdream.motion import flow as flows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,8 +231,6 @@ def test_an_occluding_object_is_not_trusted_where_it_uncovers_ground():
 
 
 def source_of(config):
-    from zoomdream.engine.renderer import Renderer
-
     return Renderer(config).source
 
 
@@ -248,6 +248,26 @@ def test_cuts_are_found_and_can_be_set(clips, tmp_path):
     assert [t for t in range(1, 12) if chosen.cut(t)] == [3, 9]
     none = source_of(fresh_load(tmp_path, clips["cut"], "cuts: []", dream="{steps: 0}"))
     assert not any(none.cut(t) for t in range(1, 12))
+
+
+def test_the_flow_measured_ahead_for_a_gpu_is_the_flow_measured_in_turn(clips, tmp_path):
+    """A GPU's render measures the next frame's flow on a thread while this one is dreamed: the same
+    flows and cuts, frame for frame, as measuring each in turn on the CPU."""
+    from zoomdream.sources.video import footage
+
+    config = fresh_load(tmp_path, clips["cut"], dream="{steps: 0}")
+    renderer = Renderer(config)
+    ahead = footage(config, renderer.planners, camera_path(renderer.planners, config.size), ahead=True)
+    try:
+        for t in range(1, 12):
+            theirs, mine = ahead.flow(t), renderer.source.flow(t)
+            assert all(torch.equal(a, b) for a, b in zip((theirs.backward, theirs.forward, theirs.trust), (mine.backward, mine.forward, mine.trust))), t
+            assert ahead.cut(t) == renderer.source.cut(t)
+            assert set(ahead._pending) <= {t + 1}, "one frame ahead, no further"
+        assert ahead.found == [6] and ahead._thread is not None
+    finally:
+        ahead.close()
+        renderer.close()
 
 
 def known_share(move):

@@ -20,7 +20,7 @@ from zoomdream.config import ConfigError, load_config
 from zoomdream.config.loop import cyclic, timing
 from zoomdream.engine.plan import Planner, camera_path
 from zoomdream.engine.renderer import Renderer
-from zoomdream.engine.seamless import bands, level_count, pull, shares
+from zoomdream.engine.seamless import Past, Seamless, bands, gaps, level_count, pull
 from zoomdream.io import ffmpeg
 from zoomdream.io.codecs import CODECS, check_codec
 from zoomdream.io.errors import SinkError
@@ -118,7 +118,7 @@ def test_the_planner_reads_every_frame_at_the_loop_time():
     assert torch.equal(motion.move(60).theta, motion.move(0).theta), "the move into frame 0 is the one after the last frame"
 
 
-def test_the_pull_sums_the_pyramid_back_and_goes_coarse_to_fine():
+def test_the_pull_sums_the_pyramid_back_and_restores_the_detail_a_mix_loses():
     torch.manual_seed(0)
     x, y = torch.rand(2, 3, 48, 64), torch.rand(2, 3, 48, 64)
     n = level_count(48, 64)
@@ -129,10 +129,22 @@ def test_the_pull_sums_the_pyramid_back_and_goes_coarse_to_fine():
     assert detail[0] < 0.75 and 0.97 < detail[1] < 1.03, "a mix of two pictures loses a third of its detail; restored, it keeps it"
     coarse = pull(x, y, [0.0] * (n - 1) + [1.0])
     assert (coarse - x).abs().mean() < (y - x).abs().mean() / 2, "the coarsest level alone is only the broad colours"
-    steps = [shares(p, 6) for p in np.linspace(0, 1, 11)]
-    assert steps[0] == [0.0] * 6 and steps[-1] == [1.0] * 6
-    assert all(a[k] <= b[k] for a, b in zip(steps, steps[1:]) for k in range(6)), "every level's share only rises"
-    assert all(s[5] >= s[0] for s in steps), "coarse levels lead"
+
+
+def test_each_level_keeps_its_share_of_the_gap_however_much_the_dream_regrows():
+    """The dream regrows the tail's own detail between pulls; the gap still closes on schedule (an
+    even quarter a frame over a 4-frame crossfade), not in a pile-up at the end."""
+    seamless = Seamless(load_config({**TINY, "frames": 8, "loop": {"crossfade": 4, "warmup": 5}}))
+    torch.manual_seed(0)
+    past, x = torch.rand(1, 3, 48, 64) * 0.5 + 0.25, torch.rand(1, 3, 48, 64) * 0.5 + 0.25
+    seamless.past = Past({"x": past, "velocity": None}, 0)
+    levels = seamless.levels
+    for t, left in zip(range(4, 8), [0.75, 0.5, 0.25, 0.0]):
+        x = (past + 1.5 * (x - past)).clamp(0, 1)  # a dream that pushes the tail half as far again from the past
+        x, _ = seamless.pull(x, None, t)
+        kept = [float(g / g0) for g, g0 in zip(gaps(bands(x, levels), bands(past, levels)), seamless.start)]
+        assert all(abs(k - left) < 0.1 for k in kept), (t, kept)
+    assert torch.allclose(x, past, atol=1e-6), "the last frame of the tail is the past's"
 
 
 def rendered_with_the_past(config):

@@ -9,6 +9,7 @@ to frames identical to an uninterrupted render (bit for bit on the CPU).
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -82,36 +83,37 @@ def render(
         bus(Finished(result))
         return result
     renderer = Renderer(config)  # checks every frame's formulas and the objective before the folder is touched
-    folder.make_writable()
-    fingerprint = config.fingerprint()
-    with FolderLock(folder.lock):
-        saved = checkpoint.load(folder.checkpoint) if state == "interrupted" else None
-        if saved:
-            changed = differences(saved.fingerprint, fingerprint)
-            if changed:
-                raise checkpoint.CheckpointError(
-                    f"cannot resume: the config changed ({'; '.join(changed)}); render with --overwrite to start again", "--overwrite"
-                )
-            renderer.load_state_dict(saved.engine)
-        else:
-            if state == "unfinished":
-                bus(Notice(f"{folder.path} has no checkpoint yet; rendering from the first frame"))
-            folder.clear()
-        write_recipe(folder, config)
-        sinks, written = open_sinks(config, folder, saved.sinks if saved else [])
-        result = RenderResult(folder.path, written["video"], written["frames"], config.frame_count, device=str(renderer.device))
-        recorder = LookRecorder([lane.stem for lane in folder.lanes()], saved.look if saved else None)
-        rendered = config.frame_count - renderer.first  # a loop's warm-up is rendered too (not written)
-        bus(Started(config.name, folder.path, rendered, renderer.next_frame - renderer.first, result.device, config.frame_size))
-        result.seconds = drive(renderer, folder, sinks, recorder, fingerprint, bus, stop)
-        if renderer.next_frame < config.frame_count:
-            raise Interrupted(renderer.next_frame - renderer.first, rendered, folder.path)
-        details = {"model": config.model.name, "precision": str(renderer.dtype or torch.float32).replace("torch.", ""),
-                   "torch": torch.__version__, "look": recorder.curves()}  # fmt: skip
-        if renderer.seamless is not None:
-            details["loop"] = renderer.seamless.timing._asdict()
-        write_record(folder, config, result, details, fingerprint)
-        folder.finish()
+    with closing(renderer):  # a clip's decoder and flow thread end with the render, however it ends
+        folder.make_writable()
+        fingerprint = config.fingerprint()
+        with FolderLock(folder.lock):
+            saved = checkpoint.load(folder.checkpoint) if state == "interrupted" else None
+            if saved:
+                changed = differences(saved.fingerprint, fingerprint)
+                if changed:
+                    raise checkpoint.CheckpointError(
+                        f"cannot resume: the config changed ({'; '.join(changed)}); render with --overwrite to start again", "--overwrite"
+                    )
+                renderer.load_state_dict(saved.engine)
+            else:
+                if state == "unfinished":
+                    bus(Notice(f"{folder.path} has no checkpoint yet; rendering from the first frame"))
+                folder.clear()
+            write_recipe(folder, config)
+            sinks, written = open_sinks(config, folder, saved.sinks if saved else [])
+            result = RenderResult(folder.path, written["video"], written["frames"], config.frame_count, device=str(renderer.device))
+            recorder = LookRecorder([lane.stem for lane in folder.lanes()], saved.look if saved else None)
+            rendered = config.frame_count - renderer.first  # a loop's warm-up is rendered too (not written)
+            bus(Started(config.name, folder.path, rendered, renderer.next_frame - renderer.first, result.device, config.frame_size))
+            result.seconds = drive(renderer, folder, sinks, recorder, fingerprint, bus, stop)
+            if renderer.next_frame < config.frame_count:
+                raise Interrupted(renderer.next_frame - renderer.first, rendered, folder.path)
+            details = {"model": config.model.name, "precision": str(renderer.dtype or torch.float32).replace("torch.", ""),
+                       "torch": torch.__version__, "look": recorder.curves()}  # fmt: skip
+            if renderer.seamless is not None:
+                details["loop"] = renderer.seamless.timing._asdict()
+            write_record(folder, config, result, details, fingerprint)
+            folder.finish()
     bus(Finished(result))
     return result
 

@@ -37,11 +37,11 @@ def with_objective(config: Config) -> Config:
     return config.model_copy(update={"dream": config.dream.model_copy(update={"objective": terms})})
 
 
-def footage_source(config: Config, planners: list[Planner]) -> Any:
+def footage_source(config: Config, planners: list[Planner], device: torch.device) -> Any:
     """The recipe's clip as the frames' source (``sources.video``, imported only for a clip)."""
     from ..sources.video import footage
 
-    return footage(config, planners, camera_path(planners, config.size))
+    return footage(config, planners, camera_path(planners, config.size), ahead=device.type != "cpu")
 
 
 def start_frame(config: Config) -> torch.Tensor:
@@ -77,7 +77,7 @@ class Renderer:
         features = sound_features(config)
         self.planners = [Planner(lane, features) for lane in self.lanes]
         # A clip (``video``) gives every frame's fresh picture and its optical flow is the motion field.
-        self.source = source if source is not None or config.video is None else footage_source(config, self.planners)
+        self.source = source if source is not None or config.video is None else footage_source(config, self.planners, self.device)
         self.motion = motion or (self.source.motion if self.source else camera_path(self.planners, config.size))
         self.dtype = autocast_dtype(config.precision, self.device, config.model.name in models.CPU_BF16_GAINS)
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -219,6 +219,11 @@ class Renderer:
         scale = 1024.0 if self.dtype == torch.float16 else 1.0
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
             return dream(x, self.net, scores, plans[0].settings, self.generator, loss_scale=scale)
+
+    def close(self) -> None:
+        """Let go of what the source holds open (a clip's decoder and its flow thread)."""
+        if self.source is not None:
+            self.source.close()
 
     def state_dict(self) -> dict[str, Any]:
         """The state after the frames yielded so far, on the CPU at full precision: what frame

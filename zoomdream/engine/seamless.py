@@ -7,16 +7,21 @@ written) and every schedule is read at the loop's time, so the warm-up's last fr
 rendered again beside the tail: the renderer's state is kept when the warm-up reaches frame
 -crossfade and, across the crossfade, the same frames are dreamed again from it (same noise,
 same jitter, so bit for bit the same on the CPU). Each dreamed frame of the tail is then drawn
-toward the head's past frame of the same place in the loop: a Laplacian pyramid of the
-difference, coarse levels first (layout and colour), fine detail last, each level's share
-rising smoothly from 0 to 1. At the loop's last frame every level is the past's, which is
+toward the head's past frame of the same place in the loop, level by level of a Laplacian
+pyramid: each level keeps ``1 - share`` of the gap it had at the crossfade's first frame, the
+share rising evenly from 0 to 1. The dream runs on between pulls and regrows the tail's own
+detail (fine levels fastest), so the gap is measured on every frame and each level's weight is
+what brings it back on schedule; at the loop's last frame every level is the past's, which is
 frame -1, the frame frame 0 was dreamed from: the seam is an ordinary step of the dream.
 
-Both are real dreams at full contrast, and at any time most levels come from one of them, so
-there is no double exposure of two half-contrast dreams (a plain dissolve); the dream runs on
-over the pulled frames and grows its motifs into what it was drawn toward. The velocity of the
-dream (``dream.calm``) is drawn along the same way, so the tail also ends with the past's
-momentum. Cost: the warm-up and the crossfade are rendered beyond the loop's frames.
+Measured with benchmarks/loop.py (README, "Loops for VJ sets"): the even share spreads the
+change over the whole crossfade, so no frame of it boils far above the others; a smoothstep or
+coarse levels first, and weights that trust the share already drawn to stay, piled the change
+up and boiled at 1.6-2.4x the median. Each band's energy is restored as it is mixed (a mix of
+two unrelated pictures loses contrast and edges: a plain dissolve dips to about 71 %), and the
+dream grows its motifs into what it is drawn toward, so there is no double exposure. The
+dream's velocity (``dream.calm``) is drawn along with the same weights, so the tail also ends
+with the past's momentum. Cost: the warm-up and the crossfade are rendered beyond the loop.
 """
 
 from __future__ import annotations
@@ -32,24 +37,8 @@ from ..config import Config
 from ..config.loop import timing
 from ..errors import ZoomdreamError
 
-SPAN = 0.6  # each pyramid level's share rises over this fraction of the crossfade; coarse levels start first
-RESTORE = True  # give a level half way through the energy a mix loses (see ``pull``)
 SMALLEST = 8  # the coarsest level is the first one with a side below twice this many pixels
 STATE = ("x", "velocity", "known", "generator", "lane_generators", "colors")  # what the past swaps in the renderer
-
-
-def smoothstep(u: float) -> float:
-    u = min(max(u, 0.0), 1.0)
-    return u * u * (3 - 2 * u)
-
-
-def shares(progress: float, levels: int, span: float | None = None) -> list[float]:
-    """Each level's share of the target (finest first) at ``progress`` (0 .. 1) through the crossfade:
-    the coarsest level starts at 0, the finest ends at 1, each rises over ``span`` (default SPAN)."""
-    span = SPAN if span is None else span
-    if levels == 1:
-        return [smoothstep(progress)]
-    return [smoothstep((progress - (1 - span) * (levels - 1 - k) / (levels - 1)) / span) for k in range(levels)]
 
 
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
@@ -97,20 +86,29 @@ def _rms(x: torch.Tensor) -> torch.Tensor:
     return x.square().mean((1, 2, 3), keepdim=True).sqrt()
 
 
-def pull(x: torch.Tensor, target: torch.Tensor, weights: list[float], restore: list[float] | None = None) -> torch.Tensor:
+def pull(x: torch.Tensor, target: torch.Tensor, weights: list[Any], restore: list[float] | None = None) -> torch.Tensor:
     """``x`` moved toward ``target`` by ``weights[k]`` of pyramid level k (0 finest); weights of 1
-    everywhere give ``target``.
+    everywhere give ``target``. A weight is a number or one per picture, shaped (B, 1, 1, 1)."""
+    return blend(bands(x, len(weights)), bands(target, len(weights)), weights, restore)
+
+
+def blend(mine: list[torch.Tensor], theirs: list[torch.Tensor], weights: list[Any], restore: list[float] | None = None) -> torch.Tensor:
+    """Two pyramids mixed level by level, collapsed to a picture.
 
     ``restore[k]`` (0 .. 1) gives detail band k back the energy a mix of two unrelated pictures
     loses (a 50/50 mix keeps half the power): the mixed band is scaled toward the target's RMS
     by that power of the ratio, so a level half way through keeps its contrast and edges.
     """
-    mine, theirs = bands(x, len(weights)), bands(target, len(weights))
     mixed = [a + w * (b - a) for a, b, w in zip(mine, theirs, weights)]
     for k, amount in enumerate((restore or [])[: len(weights) - 1]):  # the coarse rest holds the mean: not rescaled
         if amount > 0:
             mixed[k] = mixed[k] * (_rms(theirs[k]) / _rms(mixed[k]).clamp_min(1e-8)) ** amount
     return collapse(mixed)
+
+
+def gaps(mine: list[torch.Tensor], theirs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """How far apart two pyramids are, level by level: the RMS of the difference, (B, 1, 1, 1) each."""
+    return [_rms(b - a) for a, b in zip(mine, theirs)]
 
 
 class Past:
@@ -180,6 +178,7 @@ class Seamless:
         self.timing = timing(config)
         self.first = -self.timing.warmup
         self.past: Past | None = None
+        self.start: list[torch.Tensor] | None = None  # each level's gap to the past at the crossfade's first frame
         self.levels = level_count(*config.frame_size[::-1])
 
     @property
@@ -199,23 +198,32 @@ class Seamless:
         return (t - self.fade_start + 1) / self.timing.crossfade
 
     def pull(self, x: torch.Tensor, velocity: torch.Tensor | None, t: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """A dreamed frame of the tail (and the dream's velocity there) drawn toward the head's past."""
+        """A dreamed frame of the tail (and the dream's velocity there) drawn toward the head's past.
+
+        Each level keeps ``1 - share`` of the gap it had at the crossfade's first frame. The dream
+        runs on between pulls and regrows some of the tail's own detail, so the gap is measured
+        every frame and the weight is what brings it back on schedule: the change stays spread
+        over the crossfade instead of piling up at its end.
+        """
         if t < self.fade_start or t >= self.timing.length:
             return x, velocity
         assert self.past is not None
-        now, before = shares(self.progress(t), self.levels), shares(self.progress(t - self.timing.every), self.levels)
-        # The share of the past already in x (drawn at the tail's last dreamed frame) is carried
-        # along; only the rest is drawn now.
-        weights = [1.0 if b >= 1 else (n - b) / (1 - b) for n, b in zip(now, before)]
-        restore = [math.sin(math.pi * share) if RESTORE else 0.0 for share in now]  # most where a level is half way
-        x = pull(x, self.past.state["x"].to(x), weights, restore).clamp(0, 1)
+        mine, theirs = bands(x, self.levels), bands(self.past.state["x"].to(x), self.levels)
+        now = gaps(mine, theirs)
+        if self.start is None:  # the crossfade's first frame: the gaps the shares are shares of
+            self.start = now
+        share = min(max(self.progress(t), 0.0), 1.0)
+        weights = [(1 - (1 - share) * g0.to(g) / g.clamp_min(1e-8)).clamp(0, 1) for g0, g in zip(self.start, now)]
+        restore = [math.sin(math.pi * share)] * self.levels  # most half way, where a mix loses most
+        x = blend(mine, theirs, weights, restore).clamp(0, 1)
         past_velocity = self.past.state["velocity"]
         if velocity is not None and past_velocity is not None:
             velocity = pull(velocity, past_velocity.to(velocity), weights)
         return x, velocity
 
     def state_dict(self) -> dict[str, Any]:
-        return {"timing": list(self.timing), "past": None if self.past is None else self.past.state_dict()}
+        return {"timing": list(self.timing), "past": None if self.past is None else self.past.state_dict(),
+                "start": None if self.start is None else [g.detach().cpu().clone() for g in self.start]}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any], renderer: Any) -> None:
         if list(state["timing"]) != list(self.timing):
@@ -225,3 +233,4 @@ class Seamless:
                 "--overwrite",
             )
         self.past = None if state["past"] is None else Past.from_state(state["past"], renderer)
+        self.start = None if state["start"] is None else [g.to(renderer.device) for g in state["start"]]

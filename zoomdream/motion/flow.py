@@ -17,6 +17,7 @@ computes the same flow, bit for bit.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, NamedTuple
 
 import cv2
@@ -56,8 +57,17 @@ class Flow(NamedTuple):
         return self.share < CUT_SHARE or (self.share < HALF_SHARE and self.jump > CUT_JUMP)
 
 
-def _dis() -> cv2.DISOpticalFlow:
+def solver() -> cv2.DISOpticalFlow:
+    """A DIS solver with zoomdream's fixed settings; one per thread (a solver is not shared)."""
     return cv2.DISOpticalFlow_create(PRESET)
+
+
+@functools.lru_cache(maxsize=4)
+def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel's x and y (H, W) as float32, made once per size (read-only)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    xs.flags.writeable = ys.flags.writeable = False
+    return xs, ys
 
 
 def grey(frame: np.ndarray) -> np.ndarray:
@@ -70,7 +80,7 @@ def _sample(field: np.ndarray, points_x: np.ndarray, points_y: np.ndarray) -> np
 
 def estimate(earlier: np.ndarray, later: np.ndarray, dis: cv2.DISOpticalFlow | None = None) -> Flow:
     """The flow between two RGB uint8 frames (H, W, 3), both ways, with its trust mask and cut figures."""
-    dis = dis or _dis()
+    dis = dis or solver()
     height, width = earlier.shape[:2]
     a, b = grey(earlier), grey(later)
     scale = min(1.0, FLOW_SIDE / max(width, height))
@@ -81,7 +91,7 @@ def estimate(earlier: np.ndarray, later: np.ndarray, dis: cv2.DISOpticalFlow | N
     if scale < 1:
         factor = np.array([width / a.shape[1], height / a.shape[0]], np.float32)
         forward, backward = (cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) * factor for f in (forward, backward))
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    xs, ys = pixel_grid(height, width)
     to_x, to_y = xs + backward[..., 0], ys + backward[..., 1]
     back_again = _sample(forward, to_x, to_y)
     mismatch = np.square(backward + back_again).sum(-1)

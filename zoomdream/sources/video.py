@@ -18,6 +18,7 @@ camera's revealed ground gets.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,7 @@ class Footage:
     frame t, ``cut(t)`` whether a new shot starts at frame t. Nothing here is state a checkpoint needs:
     every frame is recomputed from the clip, the same way, so a resumed render continues bit for bit."""
 
-    def __init__(self, config: Config, carry: list[np.ndarray], camera: CameraPath):
+    def __init__(self, config: Config, carry: list[np.ndarray], camera: CameraPath, ahead: bool = False):
         assert config.video is not None
         self.config, self.lanes, self.size = config, len(carry), config.frame_size
         self.part = window(config.video)
@@ -123,7 +124,12 @@ class Footage:
         self.carry = carry
         self.cuts = config.video.cut_frames(config.fps)
         self.motion = flows.FootageMotion(self.flow, camera, self.lanes)
-        self._dis = flows._dis()
+        self._dis = flows.solver()
+        # Dreaming on a GPU, one CPU thread measures the next frame's flow while this frame is dreamed
+        # (DIS at 1080p takes longer than a GPU's dream). On the CPU the dream has every core, so the
+        # flow waits its turn. DIS is deterministic: the frames never depend on which.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoomdream-flow") if ahead else None
+        self._pending: dict[int, Future] = {}
         self._flows: dict[int, tuple[FlowMove, bool]] = {}
         self._pictures: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.found: list[int] = []  # the cuts found so far (for a report)
@@ -137,22 +143,41 @@ class Footage:
         if t not in self._flows:
             if len(self._flows) > 8:
                 self._flows = {i: f for i, f in self._flows.items() if i >= t - 4}
-            earlier, later = self.frame_of(t - 1), self.frame_of(t)
-            if self.cuts is not None and t in self.cuts:
-                self._flows[t] = (flows.still(self.size, self.lanes, trusted=False), True)
-            elif earlier == later:
-                self._flows[t] = (flows.still(self.size, self.lanes), False)
+            measuring = self._pending.pop(t, None) or self._measure(t)
+            if measuring is None:  # a cut the recipe sets takes nothing across; a repeated frame stands still
+                given = self.cuts is not None and t in self.cuts
+                self._flows[t] = (flows.still(self.size, self.lanes, trusted=not given), given)
             else:
-                pair = self.clip.frame(earlier), self.clip.frame(later)
-                began = time.perf_counter()
-                measured = flows.estimate(*pair, self._dis)
-                self.flow_seconds += time.perf_counter() - began
+                measured = measuring.result()
                 cut = self.cuts is None and measured.cut
                 if cut and t not in self.found:
                     self.found.append(t)
                 move = flows.still(self.size, self.lanes, trusted=False) if cut else flows.as_move(measured, self.lanes)
                 self._flows[t] = (move, cut)
+            if self._thread and t + 1 < self.config.frame_count and t + 1 not in self._flows and t + 1 not in self._pending:
+                ahead = self._measure(t + 1)  # measured on the flow thread while frame t is dreamed
+                if ahead is not None:
+                    self._pending[t + 1] = ahead
         return self._flows[t][0]
+
+    def _measure(self, t: int) -> Future | None:
+        """The flow into frame t, started on the flow thread; None where nothing is measured (a cut
+        the recipe sets, or a repeated clip frame)."""
+        earlier, later = self.frame_of(t - 1), self.frame_of(t)
+        if (self.cuts is not None and t in self.cuts) or earlier == later:
+            return None
+        pair = self.clip.frame(earlier), self.clip.frame(later)  # decoded here: the clip reads in order
+        if self._thread is not None:
+            return self._thread.submit(self._estimate, *pair)
+        now: Future = Future()
+        now.set_result(self._estimate(*pair))
+        return now
+
+    def _estimate(self, earlier: np.ndarray, later: np.ndarray) -> flows.Flow:
+        began = time.perf_counter()
+        measured = flows.estimate(earlier, later, self._dis)
+        self.flow_seconds += time.perf_counter() - began
+        return measured
 
     def cut(self, t: int) -> bool:
         if t <= 0:
@@ -215,11 +240,14 @@ class Footage:
         return torch.lerp(carried, inside, shown)
 
     def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True, cancel_futures=True)
         self.clip.close()
 
 
-def footage(config: Config, planners: list[Any], camera: CameraPath) -> Footage | None:
-    """The recipe's clip as a source (None without ``video``); ``planners``: each lane's (engine.plan)."""
+def footage(config: Config, planners: list[Any], camera: CameraPath, ahead: bool = False) -> Footage | None:
+    """The recipe's clip as a source (None without ``video``); ``planners``: each lane's (engine.plan);
+    ``ahead``: measure the next frame's flow while this one is dreamed (for a GPU's dream)."""
     if config.video is None:
         return None
-    return Footage(config, [planner.tables["video.carry"] for planner in planners], camera)
+    return Footage(config, [planner.tables["video.carry"] for planner in planners], camera, ahead)
