@@ -87,15 +87,19 @@ def measure_lane(lane: Lane, sheet_frames: int) -> tuple[str, dict[str, list[flo
     motion = clip.motion if clip else camera
     recorder, kept, previous = LookRecorder([lane.stem]), {}, None
     meter = SeamMeter.of(lane.config, motion)  # a loop: its seam
-    with torch.no_grad():
-        for t, image in enumerate(frames):
-            frame = torch.from_numpy(image).permute(2, 0, 1)[None].contiguous()
-            recorder.measure(motion, t, frame[None], previous)
-            if meter is not None:
-                meter.add(t, frame, image)
-            if t in picks:
-                kept[t] = image
-            previous = frame
+    try:
+        with torch.no_grad():
+            for t, image in enumerate(frames):
+                frame = torch.from_numpy(image).permute(2, 0, 1)[None].contiguous()
+                recorder.measure(motion, t, frame[None], previous)
+                if meter is not None:
+                    meter.add(t, frame, image)
+                if t in picks:
+                    kept[t] = image
+                previous = frame
+    finally:
+        if clip is not None:
+            clip.close()  # the clip's decoder: measured, it is not needed again
     if not kept:
         raise LookError(f"{lane.folder}: {source} holds no frames")
     return source, recorder.curves()[lane.stem], kept, meter

@@ -26,6 +26,7 @@ from ..config import Config, load_config
 from ..errors import ZoomdreamError
 from ..io.atomic import write_atomic
 from ..io.codecs import CODECS, EXTENSIONS
+from ..io.files import read_json
 from ..io.frames import sequence
 from .lock import FolderLock
 
@@ -138,14 +139,14 @@ class RenderFolder:
     def progress(self) -> dict[str, Any]:
         """``{"done", "total", "seconds"}`` as of the last checkpoint (or the finished record)."""
         for source in (self.progress_file, self.record):
-            data = _read_json(source)
+            data = read_json(source)
             if data:
                 return {"done": data.get("done", data.get("frames", 0)), "total": data.get("total", data.get("frames", 0)),
                         "seconds": data.get("seconds", 0.0)}  # fmt: skip
         return {"done": 0, "total": 0, "seconds": 0.0}
 
     def read_record(self) -> dict[str, Any]:
-        return _read_json(self.record)
+        return read_json(self.record)
 
     def finished_frames(self) -> int:
         record = self.read_record()
@@ -204,14 +205,6 @@ class RenderFolder:
 
 def _files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def find(root: Path) -> list[RenderFolder]:

@@ -5,12 +5,12 @@ studio show the same way, and a restarted studio finds its interrupted renders."
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ...errors import ZoomdreamError
+from ...io.files import read_json
 from ...run.folder import Lane, RenderFolder
 from .jobs import Job
 
@@ -82,10 +82,7 @@ def detail(root: Path, project: Path, rid: str, folder: RenderFolder | None, job
 
 def _look(lane: Lane, folder: RenderFolder | None) -> tuple[list[dict], dict[str, list]]:
     """The verdicts of ``zoomdream look`` (look.json), and the curves (look.json's, else the record's)."""
-    try:
-        data = json.loads((lane.folder / "look.json").read_text())
-    except (OSError, ValueError):
-        data = {}
+    data = read_json(lane.folder / "look.json")
     curves = data.get("curves") or ((folder.read_record().get("look") or {}).get(lane.stem, {}) if folder else {})
     return data.get("verdicts", []), curves
 

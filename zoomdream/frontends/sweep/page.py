@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from ...io.atomic import write_atomic
+from ...io.files import read_json
 from .grid import Cell, Sweep
 from .template import PAGE
 
@@ -50,7 +51,7 @@ def _lanes(cell: Cell, state: str, root: Path) -> list[dict[str, Any]]:
                 video = None
         elif state != "rendering" and lane.video is not None and lane.config.output.video.codec == "libx264":  # type: ignore[union-attr]
             video = lane.video  # the video so far, joined when the cell stopped
-        look = _read(lane.folder / "look.json") if state == "finished" else {}
+        look = read_json(lane.folder / "look.json") if state == "finished" else {}
         verdicts = look.get("verdicts", [])
         out.append({
             "stem": lane.stem,
@@ -62,14 +63,6 @@ def _lanes(cell: Cell, state: str, root: Path) -> list[dict[str, Any]]:
             "words": {v["curve"]: v["word"] for v in verdicts},
         })  # fmt: skip
     return out
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def snapshot(sweep: Sweep, live: Mapping[str, dict[str, Any]], engine: str, running: bool) -> dict[str, Any]:
